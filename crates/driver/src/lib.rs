@@ -1,0 +1,1 @@
+//! erato driver

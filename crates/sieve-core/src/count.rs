@@ -1,0 +1,114 @@
+//! Counting primes and twin-prime pairs with hardware popcount, in a form that composes across
+//! windows, chunks and ranks.
+
+/// An odd number at one edge of an interval, and whether it is prime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Edge {
+    /// The odd number.
+    pub odd: u64,
+    /// Whether it is prime.
+    pub prime: bool,
+}
+
+/// Counts of primes and twin-prime pairs in a closed interval `[lo, hi]`.
+///
+/// A twin pair `(p, p + 2)` belongs to `[lo, hi]` when both `p` and `p + 2` do (so `[1, 10]` has the
+/// two pairs (3, 5) and (5, 7)). A pair that straddles two adjacent intervals belongs to neither, but
+/// their union: that is why `Counts` also remembers the first and last odd number of its interval.
+/// [`Counts::combine`] of the counts of `[a, m - 1]` and `[m, b]` is exactly the counts of `[a, b]`,
+/// and `combine` is associative, so chunks and ranks can be reduced in any grouping as long as the
+/// order of intervals is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counts {
+    /// First number of the interval.
+    pub lo: u64,
+    /// Last number of the interval.
+    pub hi: u64,
+    /// Primes in `[lo, hi]`, 2 included.
+    pub primes: u64,
+    /// Twin pairs `(p, p + 2)` with `lo <= p` and `p + 2 <= hi`.
+    pub twins: u64,
+    /// The first odd number of the interval, if any.
+    pub first: Option<Edge>,
+    /// The last odd number of the interval, if any.
+    pub last: Option<Edge>,
+}
+
+impl Counts {
+    /// Counts of `[lo, hi]` with nothing counted yet (no odd number seen).
+    pub(crate) fn empty(lo: u64, hi: u64) -> Self {
+        Self {
+            lo,
+            hi,
+            primes: 0,
+            twins: 0,
+            first: None,
+            last: None,
+        }
+    }
+
+    /// The counts of the union of `self` = `[a, m - 1]` and `next` = `[m, b]`.
+    ///
+    /// # Panics
+    /// If `next` does not start right after `self` ends.
+    pub fn combine(self, next: Counts) -> Counts {
+        assert_eq!(
+            self.hi.checked_add(1),
+            Some(next.lo),
+            "Counts::combine needs adjacent intervals"
+        );
+        let straddle = match (self.last, next.first) {
+            (Some(a), Some(b)) => u64::from(a.prime && b.prime && a.odd + 2 == b.odd),
+            _ => 0,
+        };
+        Counts {
+            lo: self.lo,
+            hi: next.hi,
+            primes: self.primes + next.primes,
+            twins: self.twins + next.twins + straddle,
+            first: self.first.or(next.first),
+            last: next.last.or(self.last),
+        }
+    }
+}
+
+/// Running tally over consecutive windows of one interval.
+pub(crate) struct Tally {
+    pub counts: Counts,
+    /// Top bit of the previous window's last word: the odd number just before this window.
+    carry: u64,
+    want_twins: bool,
+}
+
+impl Tally {
+    pub(crate) fn new(lo: u64, hi: u64, want_twins: bool) -> Self {
+        let mut counts = Counts::empty(lo, hi);
+        counts.primes = u64::from(lo <= 2 && 2 <= hi);
+        Self {
+            counts,
+            carry: 0,
+            want_twins,
+        }
+    }
+
+    /// Adds a window's words (bits outside the interval already cleared); consecutive calls must cover
+    /// consecutive odd numbers.
+    #[inline]
+    pub(crate) fn add(&mut self, words: &[u64]) {
+        let mut primes = 0u64;
+        for &w in words {
+            primes += u64::from(w.count_ones());
+        }
+        self.counts.primes += primes;
+        if self.want_twins {
+            let mut twins = 0u64;
+            let mut carry = self.carry;
+            for &w in words {
+                twins += u64::from((w & (w >> 1)).count_ones()) + (carry & w & 1);
+                carry = w >> 63;
+            }
+            self.counts.twins += twins;
+            self.carry = carry;
+        }
+    }
+}

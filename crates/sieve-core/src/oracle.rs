@@ -1,0 +1,98 @@
+//! Oracles too simple to be wrong, kept beside the fast sieve purely to check it.
+//!
+//! [`plain_sieve`] is the textbook sieve of Eratosthenes over a byte per number; [`is_prime`] is a
+//! deterministic Miller–Rabin test valid for every `u64`. Neither shares code with the segmented sieve.
+
+/// Primes `<= n` by the textbook sieve (one byte per number); for small `n` only.
+pub fn plain_sieve(n: u64) -> Vec<u64> {
+    let n = usize::try_from(n).expect("plain_sieve is for small n");
+    let mut composite = vec![false; n + 1];
+    let mut primes = Vec::new();
+    for i in 2..=n {
+        if !composite[i] {
+            primes.push(i as u64);
+            let mut j = i * i;
+            while j <= n {
+                composite[j] = true;
+                j += i;
+            }
+        }
+    }
+    primes
+}
+
+fn mul_mod(a: u64, b: u64, m: u64) -> u64 {
+    (u128::from(a) * u128::from(b) % u128::from(m)) as u64
+}
+
+fn pow_mod(mut base: u64, mut exp: u64, m: u64) -> u64 {
+    let mut acc = 1 % m;
+    base %= m;
+    while exp > 0 {
+        if exp & 1 == 1 {
+            acc = mul_mod(acc, base, m);
+        }
+        base = mul_mod(base, base, m);
+        exp >>= 1;
+    }
+    acc
+}
+
+/// Deterministic primality for any `u64`: Miller–Rabin with the first twelve primes as bases, which
+/// is exact below 3.3 * 10^24.
+pub fn is_prime(n: u64) -> bool {
+    const BASES: [u64; 12] = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37];
+    if n < 2 {
+        return false;
+    }
+    for p in BASES {
+        if n % p == 0 {
+            return n == p;
+        }
+    }
+    let s = (n - 1).trailing_zeros();
+    let d = (n - 1) >> s;
+    'bases: for a in BASES {
+        let mut x = pow_mod(a, d, n);
+        if x == 1 || x == n - 1 {
+            continue;
+        }
+        for _ in 1..s {
+            x = mul_mod(x, x, n);
+            if x == n - 1 {
+                continue 'bases;
+            }
+        }
+        return false;
+    }
+    true
+}
+
+/// Primes in `[lo, hi]` by testing each number with [`is_prime`]; for short intervals anywhere in `u64`.
+pub fn primes_between(lo: u64, hi: u64) -> Vec<u64> {
+    if lo > hi {
+        return Vec::new();
+    }
+    (lo..=hi).filter(|&n| is_prime(n)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oracles_agree() {
+        let plain = plain_sieve(100_000);
+        assert_eq!(plain, primes_between(0, 100_000));
+        assert_eq!(plain.len(), 9592);
+    }
+
+    #[test]
+    fn miller_rabin_edges() {
+        assert!(is_prime(18446744073709551557)); // 2^64 - 59, the largest prime below 2^64
+        assert!(!is_prime(u64::MAX));
+        assert!((18446744073709551558..=u64::MAX).all(|n| !is_prime(n)));
+        assert!(!is_prime(3215031751)); // strong pseudoprime to bases 2, 3, 5, 7
+        assert!(is_prime(4294967291)); // largest prime below 2^32
+    }
+}

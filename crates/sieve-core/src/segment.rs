@@ -1,0 +1,297 @@
+//! [`Sieve`]: one thread's sieve, tying pre-sieve, small, medium and bucket crossing together for each
+//! segment of an interval.
+
+use bitvec::prelude::*;
+
+use crate::bitmap::{odd_count, OddBitmap};
+use crate::bucket::Buckets;
+use crate::count::{Counts, Edge, Tally};
+use crate::presieve::PreSieve;
+use crate::small::{self, WheelPrime};
+use crate::wheel::first_multiple;
+use crate::SievingPrimes;
+
+/// Cache sizes that shape the sieve. Sizes are in bytes and are normalised by [`SieveConfig::new`]:
+/// both become powers of two, the segment between 4 KiB and 64 MiB, the L1 chunk at most the segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SieveConfig {
+    l1_bytes: usize,
+    segment_bytes: usize,
+}
+
+impl Default for SieveConfig {
+    /// 32 KiB L1 data cache and a 512 KiB segment (half of a typical 1 MiB L2), right for most
+    /// current x86 and Arm server cores; the driver replaces them with the detected sizes.
+    fn default() -> Self {
+        Self::new(32 << 10, 512 << 10)
+    }
+}
+
+impl SieveConfig {
+    /// A configuration for an L1 data cache of `l1_bytes` and segments of `segment_bytes` (ideally
+    /// about half the L2 cache). Values are rounded down to powers of two and clamped (see the type).
+    pub fn new(l1_bytes: usize, segment_bytes: usize) -> Self {
+        let pow2_floor = |x: usize| {
+            if x == 0 {
+                1
+            } else {
+                1 << (usize::BITS - 1 - x.leading_zeros())
+            }
+        };
+        let segment_bytes = pow2_floor(segment_bytes).clamp(4 << 10, 64 << 20);
+        let l1_bytes = pow2_floor(l1_bytes).clamp(1 << 10, segment_bytes);
+        Self {
+            l1_bytes,
+            segment_bytes,
+        }
+    }
+
+    /// The L1 chunk size in bytes.
+    pub fn l1_bytes(&self) -> usize {
+        self.l1_bytes
+    }
+
+    /// The segment size in bytes.
+    pub fn segment_bytes(&self) -> usize {
+        self.segment_bytes
+    }
+
+    /// Numbers covered by one segment.
+    pub fn segment_span(&self) -> u64 {
+        16 * self.segment_bytes as u64
+    }
+}
+
+/// One sieved segment of an interval, handed to the caller of [`Sieve::for_each_window`].
+///
+/// Bit `i` of `words` stands for the odd number `first_odd() + 2*i`; bits for numbers outside the
+/// interval being sieved are zero.
+#[derive(Debug)]
+pub struct Window<'a> {
+    first_odd: u64,
+    words: &'a [u64],
+}
+
+impl Window<'_> {
+    /// The odd number bit 0 stands for; always `1 mod 128`.
+    pub fn first_odd(&self) -> u64 {
+        self.first_odd
+    }
+
+    /// The sieved words.
+    pub fn words(&self) -> &[u64] {
+        self.words
+    }
+
+    /// Calls `f` with each prime of the window in increasing order (2 is never in a window).
+    #[inline]
+    pub fn for_each_prime(&self, mut f: impl FnMut(u64)) {
+        for (j, &word) in self.words.iter().enumerate() {
+            let mut w = word;
+            let base = self.first_odd + 128 * j as u64;
+            while w != 0 {
+                f(base + 2 * u64::from(w.trailing_zeros()));
+                w &= w - 1;
+            }
+        }
+    }
+}
+
+/// A reusable per-thread sieve: pre-sieve patterns, sieving-prime state, bucket storage and the
+/// scratch segment. Sieving many intervals with one `Sieve` allocates only when an interval needs
+/// more than any before it.
+pub struct Sieve {
+    config: SieveConfig,
+    presieve: PreSieve,
+    segment: Vec<u64>,
+    small: Vec<WheelPrime>,
+    medium: Vec<WheelPrime>,
+    buckets: Buckets,
+}
+
+impl Sieve {
+    /// A sieve with the given cache configuration.
+    pub fn new(config: SieveConfig) -> Self {
+        Self {
+            config,
+            presieve: PreSieve::new(),
+            segment: vec![0; config.segment_bytes / 8],
+            small: Vec::new(),
+            medium: Vec::new(),
+            buckets: Buckets::new(),
+        }
+    }
+
+    /// The configuration this sieve was built with.
+    pub fn config(&self) -> SieveConfig {
+        self.config
+    }
+
+    /// Sieves `[lo, hi]` segment by segment and calls `f` with each sieved [`Window`], in order.
+    ///
+    /// The windows start at `lo` rounded down to a multiple of 128; bits of numbers below `lo` or
+    /// above `hi` are cleared. 2 is not in any window.
+    ///
+    /// # Panics
+    /// If `lo > hi` or `primes` does not reach `sqrt(hi)`.
+    pub fn for_each_window(
+        &mut self,
+        primes: &SievingPrimes,
+        lo: u64,
+        hi: u64,
+        mut f: impl FnMut(Window<'_>),
+    ) {
+        assert!(lo <= hi, "empty interval [{lo}, {hi}]");
+        assert!(
+            primes.covers(hi),
+            "sieving primes up to {} do not cover {hi}",
+            primes.limit()
+        );
+        let start = lo & !127;
+        let seg_bits = 8 * self.config.segment_bytes;
+        let seg_shift = seg_bits.trailing_zeros();
+        let l1_bits = 8 * self.config.l1_bytes;
+        let total_bits = odd_count(start, hi);
+        let segments = total_bits.div_ceil(seg_bits as u64);
+        // Small primes have many multiples in each L1 chunk, medium ones at least a few per segment.
+        let small_max = (l1_bits / 16) as u64;
+        let medium_max = (seg_bits / 4) as u64;
+        let sieving = primes.as_slice();
+        let needed = sieving.partition_point(|&p| u64::from(p) * u64::from(p) <= hi);
+        let max_prime = needed.checked_sub(1).map_or(0, |i| u64::from(sieving[i]));
+        self.small.clear();
+        self.medium.clear();
+        self.buckets.reset(segments, seg_shift, max_prime);
+        let mut next_prime = 0;
+
+        for k in 0..segments {
+            let seg_lo = start + k * 2 * seg_bits as u64;
+            let nbits = (total_bits - k * seg_bits as u64).min(seg_bits as u64) as usize;
+            let seg_last = seg_lo + (2 * nbits as u64 - 1); // last odd number of the segment, <= hi
+                                                            // Bring in the primes whose square falls in this segment (all of them at once when the
+                                                            // interval starts above their squares).
+            while next_prime < needed && u64::from(sieving[next_prime]).pow(2) <= seg_last {
+                let p = u64::from(sieving[next_prime]);
+                next_prime += 1;
+                let Some((n, wheel)) = first_multiple(p, seg_lo, hi) else {
+                    continue;
+                };
+                let bit = (n - seg_lo) / 2;
+                if p <= medium_max {
+                    let wp = WheelPrime {
+                        prime: p as u32,
+                        next: bit as u32,
+                        wheel: wheel as u32,
+                    };
+                    if p <= small_max {
+                        self.small.push(wp)
+                    } else {
+                        self.medium.push(wp)
+                    }
+                } else {
+                    self.buckets.insert(
+                        p as u32,
+                        k + (bit >> seg_shift),
+                        bit & (seg_bits as u64 - 1),
+                        wheel,
+                    );
+                }
+            }
+
+            let words = &mut self.segment[..nbits.div_ceil(64)];
+            self.presieve.fill(words, seg_lo);
+            let mut chunk_end = 0;
+            while chunk_end < nbits {
+                chunk_end = (chunk_end + l1_bits).min(nbits);
+                small::cross_off(words, chunk_end, &mut self.small);
+            }
+            small::cross_off(words, nbits, &mut self.medium);
+            self.buckets.sieve_segment(k, words, nbits);
+
+            if k == 0 {
+                let skip = ((lo - start) / 2) as usize; // bits of numbers below lo
+                for (j, w) in words.iter_mut().enumerate().take(skip.div_ceil(64)) {
+                    let below = skip.saturating_sub(64 * j).min(64);
+                    *w &= if below == 64 { 0 } else { !0u64 << below };
+                }
+            }
+            if nbits % 64 != 0 {
+                *words.last_mut().expect("nbits > 0") &= (1u64 << (nbits % 64)) - 1;
+            }
+            f(Window {
+                first_odd: seg_lo + 1,
+                words,
+            });
+            if k + 1 < segments {
+                small::advance(&mut self.small, seg_bits);
+                small::advance(&mut self.medium, seg_bits);
+            }
+        }
+    }
+
+    /// Counts primes (and, if `twins`, twin-prime pairs) in `[lo, hi]`. With `twins == false` the
+    /// returned `twins` is 0 but the edges are still filled, so the result still combines.
+    pub fn count(&mut self, primes: &SievingPrimes, lo: u64, hi: u64, twins: bool) -> Counts {
+        let mut tally = Tally::new(lo, hi, twins);
+        let mut first_window = true;
+        let mut edges = (None, None);
+        self.for_each_window(primes, lo, hi, |window| {
+            tally.add(window.words);
+            if first_window {
+                first_window = false;
+                let first = lo | 1;
+                if first <= hi {
+                    let bit = ((first - window.first_odd) / 2) as usize;
+                    edges.0 = Some(Edge {
+                        odd: first,
+                        prime: window.words.view_bits::<Lsb0>()[bit],
+                    });
+                }
+            }
+            let last = if hi % 2 == 1 { hi } else { hi.wrapping_sub(1) };
+            if last >= lo && last >= window.first_odd {
+                let bit = ((last - window.first_odd) / 2) as usize;
+                if bit < 64 * window.words.len() {
+                    edges.1 = Some(Edge {
+                        odd: last,
+                        prime: window.words.view_bits::<Lsb0>()[bit],
+                    });
+                }
+            }
+        });
+        let mut counts = tally.counts;
+        counts.first = edges.0;
+        counts.last = edges.1;
+        counts
+    }
+
+    /// Calls `f` with every prime in `[lo, hi]`, in increasing order (2 included when in range).
+    pub fn for_each_prime(
+        &mut self,
+        primes: &SievingPrimes,
+        lo: u64,
+        hi: u64,
+        mut f: impl FnMut(u64),
+    ) {
+        if lo <= 2 && 2 <= hi {
+            f(2);
+        }
+        self.for_each_window(primes, lo, hi, |window| window.for_each_prime(&mut f));
+    }
+
+    /// The odd-only bitmap of `[lo, hi]` (see [`OddBitmap`]).
+    pub fn bitmap(&mut self, primes: &SievingPrimes, lo: u64, hi: u64) -> OddBitmap {
+        let len = odd_count(lo, hi) as usize;
+        let mut bits: BitVec<u64, Lsb0> = BitVec::with_capacity(len);
+        let mut skip = ((lo - (lo & !127)) / 2) as usize;
+        self.for_each_window(primes, lo, hi, |window| {
+            let view = window.words.view_bits::<Lsb0>();
+            let take = (len - bits.len()).min(view.len() - skip);
+            bits.extend_from_bitslice(&view[skip..skip + take]);
+            skip = 0;
+        });
+        bits.set_uninitialized(false);
+        OddBitmap::from_words(lo, hi, bits.into_vec())
+            .expect("the sieve produces a well-formed bitmap")
+    }
+}

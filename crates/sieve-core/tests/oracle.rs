@@ -1,0 +1,249 @@
+//! The fast sieve against oracles too simple to be wrong, and against published counts.
+
+use proptest::prelude::*;
+use sieve_core::oracle::{is_prime, plain_sieve, primes_between};
+use sieve_core::{OddBitmap, Sieve, SieveConfig, SievingPrimes};
+use std::sync::OnceLock;
+
+/// The smallest configuration: 1 KiB L1 chunks, 4 KiB segments (65,536 numbers), so that short
+/// intervals cross many segments and primes above 8,192 already go through the buckets.
+fn tiny() -> SieveConfig {
+    SieveConfig::new(1 << 10, 4 << 10)
+}
+
+fn configs() -> [SieveConfig; 2] {
+    [tiny(), SieveConfig::default()]
+}
+
+/// Sieving primes up to 2^32 - 1: enough for any u64 interval. Built once (about 800 MB).
+fn all_sieving_primes() -> &'static SievingPrimes {
+    static PRIMES: OnceLock<SievingPrimes> = OnceLock::new();
+    PRIMES.get_or_init(|| SievingPrimes::up_to(u64::MAX))
+}
+
+fn fast_primes(config: SieveConfig, lo: u64, hi: u64) -> Vec<u64> {
+    let mut out = Vec::new();
+    Sieve::new(config).for_each_prime(&SievingPrimes::for_hi(hi), lo, hi, |p| out.push(p));
+    out
+}
+
+fn twins_of(primes: &[u64]) -> u64 {
+    primes.windows(2).filter(|w| w[1] - w[0] == 2).count() as u64
+}
+
+/// Checks every output of the sieve on [lo, hi] against the Miller–Rabin oracle.
+fn check_interval(config: SieveConfig, sieving: &SievingPrimes, lo: u64, hi: u64) {
+    let want = primes_between(lo, hi);
+    let mut sieve = Sieve::new(config);
+    let mut got = Vec::new();
+    sieve.for_each_prime(sieving, lo, hi, |p| got.push(p));
+    if got != want {
+        let diff = got
+            .iter()
+            .zip(&want)
+            .position(|(a, b)| a != b)
+            .unwrap_or(got.len().min(want.len()));
+        panic!(
+            "primes in [{lo}, {hi}] with {config:?}: {} found, {} expected; first difference at index {diff}: found {:?}, expected {:?}",
+            got.len(), want.len(), got.get(diff), want.get(diff)
+        );
+    }
+    let counts = sieve.count(sieving, lo, hi, true);
+    assert_eq!(counts.primes, want.len() as u64, "count in [{lo}, {hi}]");
+    assert_eq!(counts.twins, twins_of(&want), "twins in [{lo}, {hi}]");
+    let bitmap = sieve.bitmap(sieving, lo, hi);
+    let expected_bits: Vec<bool> = (lo..=hi).filter(|n| n % 2 == 1).map(is_prime).collect();
+    assert_eq!(bitmap.bits().len(), expected_bits.len());
+    assert!(
+        bitmap
+            .bits()
+            .iter()
+            .by_vals()
+            .eq(expected_bits.iter().copied()),
+        "bitmap of [{lo}, {hi}]"
+    );
+    assert_eq!(bitmap.count_primes(), want.len() as u64);
+    let round_trip = OddBitmap::from_words(lo, hi, bitmap.words().to_vec()).expect("valid words");
+    assert_eq!(round_trip, bitmap);
+}
+
+#[test]
+fn known_counts_up_to_1e10() {
+    // (x, pi(x), twin pairs <= x) from shared/reference/prime-counts.md.
+    let table: [(u64, u64, u64); 10] = [
+        (10, 4, 2),
+        (100, 25, 8),
+        (1_000, 168, 35),
+        (10_000, 1_229, 205),
+        (100_000, 9_592, 1_224),
+        (1_000_000, 78_498, 8_169),
+        (10_000_000, 664_579, 58_980),
+        (100_000_000, 5_761_455, 440_312),
+        (1_000_000_000, 50_847_534, 3_424_506),
+        (10_000_000_000, 455_052_511, 27_412_679),
+    ];
+    for (x, pi, twins) in table {
+        let counts = sieve_core::count(0, x, true);
+        assert_eq!((counts.primes, counts.twins), (pi, twins), "x = {x}");
+    }
+    assert_eq!(sieve_core::count_primes(0, 1 << 32), 203_280_221);
+}
+
+#[test]
+#[ignore = "slow: about a minute on one core; CI runs it with --include-ignored"]
+fn known_counts_1e11_1e12() {
+    for (x, pi, twins) in [
+        (100_000_000_000u64, 4_118_054_813u64, 224_376_048u64),
+        (1_000_000_000_000, 37_607_912_018, 1_870_585_220),
+    ] {
+        let counts = sieve_core::count(0, x, true);
+        assert_eq!((counts.primes, counts.twins), (pi, twins), "x = {x}");
+    }
+}
+
+#[test]
+fn small_intervals_against_plain_sieve() {
+    let all = plain_sieve(300_000);
+    for config in configs() {
+        for hi in (0..600).chain([65_535, 65_536, 65_537, 131_071, 131_072, 299_999]) {
+            let want: Vec<u64> = all.iter().copied().filter(|&p| p <= hi).collect();
+            assert_eq!(fast_primes(config, 0, hi), want, "[0, {hi}]");
+        }
+    }
+}
+
+#[test]
+fn tiny_ranges_and_low_starts() {
+    for config in configs() {
+        let sieving = SievingPrimes::for_hi(100_000);
+        for lo in 0..300 {
+            for hi in lo..lo + 12 {
+                check_interval(config, &sieving, lo, hi);
+            }
+        }
+        for lo in [0, 1, 2, 3] {
+            check_interval(config, &sieving, lo, 99_999);
+        }
+    }
+}
+
+#[test]
+fn segment_and_word_edges() {
+    // Intervals starting and ending at, and one or two beside, word (128) and segment edges.
+    let span = tiny().segment_span();
+    let sieving = SievingPrimes::for_hi(1 << 40);
+    for base in [0u64, 1 << 20, 1_000_000_007 * 128, 1 << 39] {
+        for k in [1u64, 2, 3] {
+            let edge = base + k * span;
+            for d in [0u64, 1, 2, 127, 128, 129] {
+                for lo in [edge.saturating_sub(d), edge + d] {
+                    check_interval(tiny(), &sieving, lo, lo + span + 2 * d);
+                    check_interval(tiny(), &sieving, lo.saturating_sub(300), edge + d);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn top_of_u64() {
+    let sieving = all_sieving_primes();
+    let top = u64::MAX;
+    for config in configs() {
+        check_interval(config, sieving, top - 1_000_000, top);
+        check_interval(config, sieving, top, top);
+        check_interval(config, sieving, top - 58, top);
+        check_interval(config, sieving, top - 59, top - 59);
+    }
+    let mut sieve = Sieve::new(SieveConfig::default());
+    let mut last = 0;
+    sieve.for_each_prime(sieving, top - 1000, top, |p| last = p);
+    assert_eq!(last, 18_446_744_073_709_551_557);
+    // Published: 2,253,052 primes in [2^64 - 10^8, 2^64 - 1].
+    assert_eq!(
+        sieve.count(sieving, top - 99_999_999, top, false).primes,
+        2_253_052
+    );
+}
+
+#[test]
+fn counts_combine_across_any_split() {
+    let sieving = SievingPrimes::for_hi(10_000_000);
+    let mut sieve = Sieve::new(tiny());
+    let whole = sieve.count(&sieving, 0, 10_000_000, true);
+    for split in [
+        1u64, 2, 3, 4, 5, 6, 7, 8, 65_535, 65_536, 65_537, 1_000_037, 1_000_038, 1_000_039,
+    ] {
+        let a = sieve.count(&sieving, 0, split - 1, true);
+        let b = sieve.count(&sieving, split, 10_000_000, true);
+        assert_eq!(a.combine(b), whole, "split at {split}");
+    }
+    // Many pieces, including single numbers, reduced left to right and as a tree.
+    let cuts = [
+        0u64, 3, 4, 5, 6, 7, 11, 12, 13, 17, 18, 19, 100, 101, 102, 103, 5000,
+    ];
+    let pieces: Vec<_> = cuts
+        .windows(2)
+        .map(|w| sieve.count(&sieving, w[0], w[1] - 1, true))
+        .collect();
+    let left = pieces.iter().copied().reduce(|a, b| a.combine(b)).unwrap();
+    let (l, r) = pieces.split_at(pieces.len() / 2);
+    let tree = l
+        .iter()
+        .copied()
+        .reduce(|a, b| a.combine(b))
+        .unwrap()
+        .combine(r.iter().copied().reduce(|a, b| a.combine(b)).unwrap());
+    let direct = sieve.count(&sieving, 0, 4999, true);
+    assert_eq!(left, direct);
+    assert_eq!(tree, direct);
+}
+
+#[test]
+fn bitmaps_concatenate_word_by_word() {
+    let sieving = SievingPrimes::for_hi(1 << 30);
+    let mut sieve = Sieve::new(tiny());
+    let whole = sieve.bitmap(&sieving, 1 << 29, (1 << 29) + 1_000_000);
+    let mut joined = sieve.bitmap(&sieving, 1 << 29, (1 << 29) + 128 * 1001 - 1);
+    let second = sieve.bitmap(&sieving, (1 << 29) + 128 * 1001, (1 << 29) + 1_000_000);
+    let words_before = joined.words().len();
+    joined.append(&second).unwrap();
+    assert_eq!(
+        &joined.words()[words_before..],
+        second.words(),
+        "aligned windows join word by word"
+    );
+    assert_eq!(joined, whole);
+    // Unaligned joins fall back to a bit copy and are still exact.
+    let mut a = sieve.bitmap(&sieving, 1 << 29, (1 << 29) + 1001);
+    a.append(&sieve.bitmap(&sieving, (1 << 29) + 1002, (1 << 29) + 1_000_000))
+        .unwrap();
+    assert_eq!(a, whole);
+}
+
+fn interval() -> impl Strategy<Value = (u64, u64)> {
+    let lo = prop_oneof![
+        0u64..1_000_000,
+        0u64..(1 << 32),
+        0u64..(1 << 44),
+        (1u64 << 44)..(1 << 50),
+    ];
+    (lo, 0u64..150_000).prop_map(|(lo, len)| (lo, lo + len))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_intervals_match_oracle((lo, hi) in interval(), tiny_config in any::<bool>()) {
+        let config = if tiny_config { tiny() } else { SieveConfig::default() };
+        check_interval(config, &SievingPrimes::for_hi(hi), lo, hi);
+    }
+
+    #[test]
+    fn random_intervals_near_the_top(offset in 0u64..(1 << 40), len in 0u64..40_000, tiny_config in any::<bool>()) {
+        let hi = u64::MAX - offset;
+        let config = if tiny_config { tiny() } else { SieveConfig::default() };
+        check_interval(config, all_sieving_primes(), hi.saturating_sub(len), hi);
+    }
+}
