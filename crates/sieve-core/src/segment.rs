@@ -153,8 +153,9 @@ impl Sieve {
         let l1_bits = 8 * self.config.l1_bytes;
         let total_bits = odd_count(start, hi);
         let segments = total_bits.div_ceil(seg_bits as u64);
-        // Small primes have many multiples in each L1 chunk, medium ones at least a few per segment.
-        let small_max = (l1_bits / 16) as u64;
+        // Small primes make at least eight wheel turns (120p bits) in each L1 chunk; medium ones have
+        // at least a few multiples per segment; the rest go to the buckets.
+        let small_max = (l1_bits / 128) as u64;
         let medium_max = (seg_bits / 4) as u64;
         let sieving = primes.as_slice();
         let needed = sieving.partition_point(|&p| u64::from(p) * u64::from(p) <= hi);
