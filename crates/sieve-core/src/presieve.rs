@@ -14,7 +14,8 @@
 /// The largest presieved prime; sieving primes start above it.
 pub(crate) const PRESIEVE_MAX: u64 = 167;
 
-/// Groups of presieved primes; each group's product is one pattern's period in bytes.
+/// Groups of presieved primes; each group's product is one pattern's period in bytes. Applied four
+/// at a time, so their number is a multiple of four.
 const GROUPS: &[&[u64]] = &[
     &[3, 5, 7, 11, 13],
     &[17, 19, 23],
@@ -57,25 +58,43 @@ impl Pattern {
         Self { period, bytes }
     }
 
-    /// Combines this pattern into `words`, which start at pattern byte `pos`, with `op`.
+    /// The pattern's bytes from `pos` on, as little-endian words (at least one).
     #[inline]
-    fn apply(&self, words: &mut [u64], mut pos: usize, op: impl Fn(&mut u64, u64) + Copy) {
-        let mut rest = words;
-        while !rest.is_empty() {
-            let run = ((self.period + 8 - pos) / 8).min(rest.len());
-            let (head, tail) = rest.split_at_mut(run);
-            for (word, chunk) in head.iter_mut().zip(self.bytes[pos..].chunks_exact(8)) {
-                op(
-                    word,
-                    u64::from_le_bytes(chunk.try_into().expect("chunks_exact(8)")),
-                );
-            }
-            pos += 8 * run;
-            if pos >= self.period {
-                pos -= self.period;
-            }
-            rest = tail;
+    fn words_from(&self, pos: usize) -> impl Iterator<Item = u64> + '_ {
+        self.bytes[pos..]
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+    }
+}
+
+/// Combines four patterns into `words` in one pass: `words[j] = op(words[j], a & b & c & d)`.
+///
+/// `pos[i]` is the byte of pattern `i` that the first word starts at. The words are done in runs
+/// over which no pattern wraps, so the inner loop is four streaming loads and one store.
+fn apply4(
+    words: &mut [u64],
+    patterns: [&Pattern; 4],
+    mut pos: [usize; 4],
+    op: impl Fn(&mut u64, u64) + Copy,
+) {
+    let mut rest = words;
+    while !rest.is_empty() {
+        let mut run = rest.len();
+        for (pattern, &at) in patterns.iter().zip(&pos) {
+            run = run.min((pattern.period + 8 - at) / 8);
         }
+        let (head, tail) = rest.split_at_mut(run);
+        let [a, b, c, d] = [0, 1, 2, 3].map(|i| patterns[i].words_from(pos[i]));
+        for (word, (((a, b), c), d)) in head.iter_mut().zip(a.zip(b).zip(c).zip(d)) {
+            op(word, a & b & c & d);
+        }
+        for (at, pattern) in pos.iter_mut().zip(&patterns) {
+            *at += 8 * run;
+            if *at >= pattern.period {
+                *at -= pattern.period;
+            }
+        }
+        rest = tail;
     }
 }
 
@@ -97,16 +116,18 @@ impl PreSieve {
     pub(crate) fn fill(&self, words: &mut [u64], seg_lo: u64) {
         debug_assert!(seg_lo % 128 == 0);
         let byte = seg_lo / 16;
-        let (first, rest) = self.patterns.split_first().expect("at least one pattern");
-        first.apply(words, (byte % first.period as u64) as usize, |w, p| *w = p);
-        for pattern in rest {
-            pattern.apply(words, (byte % pattern.period as u64) as usize, |w, p| {
-                *w &= p
-            });
+        for (i, four) in self.patterns.chunks_exact(4).enumerate() {
+            let four = [&four[0], &four[1], &four[2], &four[3]];
+            let pos = four.map(|p| (byte % p.period as u64) as usize);
+            if i == 0 {
+                apply4(words, four, pos, |w, p| *w = p);
+            } else {
+                apply4(words, four, pos, |w, p| *w &= p);
+            }
         }
         if seg_lo < PRESIEVE_MAX {
-            if seg_lo == 0 {
-                words[0] &= !1; // 1 is not prime
+            if let (0, Some(first)) = (seg_lo, words.first_mut()) {
+                *first &= !1; // 1 is not prime
             }
             for &q in GROUPS
                 .iter()

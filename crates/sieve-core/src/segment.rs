@@ -7,7 +7,7 @@ use crate::bitmap::{odd_count, OddBitmap};
 use crate::bucket::Buckets;
 use crate::count::{Counts, Edge, Tally};
 use crate::presieve::PreSieve;
-use crate::small::{self, WheelPrime};
+use crate::small::{self, align_to_turn, WheelPrime};
 use crate::wheel::first_multiple;
 use crate::SievingPrimes;
 
@@ -103,7 +103,9 @@ impl Window<'_> {
 pub struct Sieve {
     config: SieveConfig,
     presieve: PreSieve,
-    segment: Vec<u64>,
+    /// Two segments: the current one, then the slack that holds the next one, pre-sieved ahead so
+    /// that wheel turns may run past the current segment's end (see the `small` module).
+    buffer: Vec<u64>,
     small: Vec<WheelPrime>,
     medium: Vec<WheelPrime>,
     buckets: Buckets,
@@ -115,7 +117,7 @@ impl Sieve {
         Self {
             config,
             presieve: PreSieve::new(),
-            segment: vec![0; config.segment_bytes / 8],
+            buffer: vec![0; 2 * config.segment_bytes / 8],
             small: Vec::new(),
             medium: Vec::new(),
             buckets: Buckets::new(),
@@ -153,10 +155,14 @@ impl Sieve {
         let l1_bits = 8 * self.config.l1_bytes;
         let total_bits = odd_count(start, hi);
         let segments = total_bits.div_ceil(seg_bits as u64);
-        // Small primes make at least eight wheel turns (120p bits) in each L1 chunk; medium ones have
-        // at least a few multiples per segment; the rest go to the buckets.
+        if segments == 0 {
+            return; // no odd number in [lo, hi]
+        }
+        // Small primes make at least eight wheel turns (120p bits) in each L1 chunk. Medium ones have
+        // at least a few multiples per segment, and the turns (14p bits) and first steps (21p bits)
+        // that run past a segment's end stay inside the slack. The rest go to the buckets.
         let small_max = (l1_bits / 128) as u64;
-        let medium_max = (seg_bits / 4) as u64;
+        let medium_max = (seg_bits / 32) as u64;
         let sieving = primes.as_slice();
         let needed = sieving.partition_point(|&p| u64::from(p) * u64::from(p) <= hi);
         let max_prime = needed.checked_sub(1).map_or(0, |i| u64::from(sieving[i]));
@@ -164,13 +170,31 @@ impl Sieve {
         self.medium.clear();
         self.buckets.reset(segments, seg_shift, max_prime);
         let mut next_prime = 0;
+        let seg_words = seg_bits / 64;
+        let span = 2 * seg_bits as u64;
+        let words_of = |k: u64| {
+            (total_bits - k * seg_bits as u64)
+                .min(seg_bits as u64)
+                .div_ceil(64) as usize
+        };
+        self.presieve.fill(&mut self.buffer[..words_of(0)], start);
 
         for k in 0..segments {
-            let seg_lo = start + k * 2 * seg_bits as u64;
+            let seg_lo = start + k * span;
             let nbits = (total_bits - k * seg_bits as u64).min(seg_bits as u64) as usize;
+            let nwords = nbits.div_ceil(64);
             let seg_last = seg_lo + (2 * nbits as u64 - 1); // last odd number of the segment, <= hi
-                                                            // Bring in the primes whose square falls in this segment (all of them at once when the
-                                                            // interval starts above their squares).
+            if k + 1 < segments {
+                // The next segment goes into the slack now, so turns may run into it.
+                let next_words = words_of(k + 1);
+                self.presieve.fill(
+                    &mut self.buffer[seg_words..seg_words + next_words],
+                    seg_lo + span,
+                );
+            }
+            let buffer = &mut self.buffer[..];
+            // Bring in the primes whose square falls in this segment (all of them at once when the
+            // interval starts above their squares).
             while next_prime < needed && u64::from(sieving[next_prime]).pow(2) <= seg_last {
                 let p = u64::from(sieving[next_prime]);
                 next_prime += 1;
@@ -179,10 +203,10 @@ impl Sieve {
                 };
                 let bit = (n - seg_lo) / 2;
                 if p <= medium_max {
+                    let next = align_to_turn(buffer, p as usize, bit as usize, wheel) as u32;
                     let wp = WheelPrime {
                         prime: p as u32,
-                        next: bit as u32,
-                        wheel: wheel as u32,
+                        next,
                     };
                     if p <= small_max {
                         self.small.push(wp)
@@ -199,14 +223,13 @@ impl Sieve {
                 }
             }
 
-            let words = &mut self.segment[..nbits.div_ceil(64)];
-            self.presieve.fill(words, seg_lo);
             let mut chunk_end = 0;
             while chunk_end < nbits {
                 chunk_end = (chunk_end + l1_bits).min(nbits);
-                small::cross_off(words, chunk_end, &mut self.small);
+                small::cross_off(buffer, chunk_end, &mut self.small);
             }
-            small::cross_off(words, nbits, &mut self.medium);
+            small::cross_off(buffer, nbits, &mut self.medium);
+            let words = &mut buffer[..nwords];
             self.buckets.sieve_segment(k, words, nbits);
 
             if k == 0 {
@@ -224,6 +247,8 @@ impl Sieve {
                 words,
             });
             if k + 1 < segments {
+                self.buffer
+                    .copy_within(seg_words..seg_words + words_of(k + 1), 0);
                 small::advance(&mut self.small, seg_bits);
                 small::advance(&mut self.medium, seg_bits);
             }
