@@ -93,8 +93,29 @@ impl Tally {
 
     /// Adds a window's words (bits outside the interval already cleared); consecutive calls must cover
     /// consecutive odd numbers.
-    #[inline]
     pub(crate) fn add(&mut self, words: &[u64]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("popcnt")
+        {
+            // SAFETY: the CPU supports AVX2 and POPCNT, checked just above.
+            return unsafe { self.add_avx2(words) };
+        }
+        self.add_portable(words);
+    }
+
+    /// [`Self::add`] with hardware popcount and AVX2 (the x86-64 baseline has neither).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and POPCNT.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,popcnt")]
+    unsafe fn add_avx2(&mut self, words: &[u64]) {
+        self.add_portable(words);
+    }
+
+    #[inline(always)]
+    fn add_portable(&mut self, words: &[u64]) {
         let mut primes = 0u64;
         for &w in words {
             primes += u64::from(w.count_ones());

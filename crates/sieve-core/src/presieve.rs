@@ -59,7 +59,7 @@ impl Pattern {
     }
 
     /// The pattern's bytes from `pos` on, as little-endian words (at least one).
-    #[inline]
+    #[inline(always)]
     fn words_from(&self, pos: usize) -> impl Iterator<Item = u64> + '_ {
         self.bytes[pos..]
             .chunks_exact(8)
@@ -71,6 +71,7 @@ impl Pattern {
 ///
 /// `pos[i]` is the byte of pattern `i` that the first word starts at. The words are done in runs
 /// over which no pattern wraps, so the inner loop is four streaming loads and one store.
+#[inline(always)]
 fn apply4(
     words: &mut [u64],
     patterns: [&Pattern; 4],
@@ -114,6 +115,26 @@ impl PreSieve {
     /// numbers that have no prime factor in 3..=167 set; 1 is cleared and the presieved primes
     /// themselves are set.
     pub(crate) fn fill(&self, words: &mut [u64], seg_lo: u64) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            return unsafe { self.fill_avx2(words, seg_lo) };
+        }
+        self.fill_portable(words, seg_lo);
+    }
+
+    /// [`Self::fill`] compiled for AVX2: twice the vector width of the x86-64 baseline.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn fill_avx2(&self, words: &mut [u64], seg_lo: u64) {
+        self.fill_portable(words, seg_lo);
+    }
+
+    #[inline(always)]
+    fn fill_portable(&self, words: &mut [u64], seg_lo: u64) {
         debug_assert!(seg_lo % 128 == 0);
         let byte = seg_lo / 16;
         for (i, four) in self.patterns.chunks_exact(4).enumerate() {

@@ -98,9 +98,7 @@ unsafe fn cross_turns<const C: usize, const R0: usize>(
             hit!(5);
             hit!(6);
             hit!(7);
-            // Opaque once per turn: otherwise loop-strength reduction keeps 64 running pointers
-            // (one per hit of the eight turns) and spills most of them.
-            b = std::hint::black_box(b + 15 * q + (r + 15 * C) / 8);
+            b = opaque(b + 15 * q + (r + 15 * C) / 8);
         }};
     }
     loop {
@@ -113,6 +111,25 @@ unsafe fn cross_turns<const C: usize, const R0: usize>(
         turn!(6);
         turn!(7);
     }
+}
+
+/// Returns `x` unchanged, hidden from the optimiser but kept in a register.
+///
+/// Applied to the byte index once per turn: otherwise loop-strength reduction keeps 64 running
+/// pointers (one per hit of the eight turns) and spills most of them. `black_box` would do the same
+/// through a store and a reload on the loop's critical path; an empty `asm!` needs neither.
+#[inline(always)]
+fn opaque(mut x: usize) -> usize {
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    // SAFETY: the assembly is empty: it reads and writes nothing and leaves `x` as it was.
+    unsafe {
+        std::arch::asm!("/* {0} */", inout(reg) x, options(pure, nomem, nostack, preserves_flags));
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        x = std::hint::black_box(x);
+    }
+    x
 }
 
 /// Signature shared by the 32 copies of [`cross_turns`].
