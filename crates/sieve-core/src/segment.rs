@@ -7,7 +7,7 @@ use crate::bitmap::{odd_count, OddBitmap};
 use crate::bucket::Buckets;
 use crate::count::{Counts, Edge, Tally};
 use crate::presieve::PreSieve;
-use crate::small::{self, align_to_turn, WheelPrime};
+use crate::small::{self, WheelPrime};
 use crate::wheel::first_multiple;
 use crate::SievingPrimes;
 
@@ -159,10 +159,10 @@ impl Sieve {
             return; // no odd number in [lo, hi]
         }
         // Small primes make at least eight wheel turns (120p bits) in each L1 chunk. Medium ones have
-        // at least a few multiples per segment, and the turns (14p bits) and first steps (21p bits)
-        // that run past a segment's end stay inside the slack. The rest go to the buckets.
+        // at least a few multiples per segment, and a turn (14p bits) that runs past a segment's end
+        // stays inside the slack. The rest go to the buckets.
         let small_max = (l1_bits / 128) as u64;
-        let medium_max = (seg_bits / 32) as u64;
+        let medium_max = (seg_bits / 16) as u64;
         let sieving = primes.as_slice();
         let needed = sieving.partition_point(|&p| u64::from(p) * u64::from(p) <= hi);
         let max_prime = needed.checked_sub(1).map_or(0, |i| u64::from(sieving[i]));
@@ -203,10 +203,10 @@ impl Sieve {
                 };
                 let bit = (n - seg_lo) / 2;
                 if p <= medium_max {
-                    let next = align_to_turn(buffer, p as usize, bit as usize, wheel) as u32;
                     let wp = WheelPrime {
                         prime: p as u32,
-                        next,
+                        next: bit as u32,
+                        wheel: wheel as u32,
                     };
                     if p <= small_max {
                         self.small.push(wp)

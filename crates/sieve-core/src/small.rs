@@ -5,7 +5,8 @@
 //! (so every write hits L1), and for the medium primes over the whole segment at once.
 //!
 //! # Whole turns only, thanks to the slack
-//! Every prime here rests at wheel index 0, the start of a turn. A call crosses off every turn that
+//! Every prime here rests at wheel index 0, the start of a turn (one that has just joined takes
+//! single steps there on its first call). A call crosses off every turn that
 //! *starts* below `stop`, so a turn's last hits may land up to `14p` bits past `stop`: past the L1
 //! chunk (harmless, same segment) or past the segment into the slack behind it, which
 //! [`crate::Sieve`] pre-sieves ahead with the next segment and then moves to the front. Splitting
@@ -30,30 +31,16 @@ use crate::wheel::{STEP, TURN};
 pub(crate) struct WheelPrime {
     /// The prime, `> 167`.
     pub prime: u32,
-    /// Bit index of its next multiple, relative to the current segment's first bit; always the start
-    /// of a wheel turn (wheel index 0).
+    /// Bit index of its next multiple, relative to the current segment's first bit.
     pub next: u32,
+    /// Wheel index of that multiple; 0 (the start of a turn) except for a prime that has just
+    /// joined, until its first call of [`cross_off`] steps it there.
+    pub wheel: u32,
 }
 
 #[inline(always)]
 fn clear(words: &mut [u64], bit: usize) {
     words[bit / 64] &= !(1u64 << (bit % 64));
-}
-
-/// Crosses off single multiples of `p` from bit `bit` (wheel index `wheel`) up to the next start of a
-/// wheel turn, and returns that start. Used once per prime, when it joins the sieve.
-pub(crate) fn align_to_turn(
-    words: &mut [u64],
-    p: usize,
-    mut bit: usize,
-    mut wheel: usize,
-) -> usize {
-    while wheel != 0 {
-        clear(words, bit);
-        bit += STEP[wheel] * p;
-        wheel = (wheel + 1) % 8;
-    }
-    bit
 }
 
 /// Bit offsets, in units of `p`, of the eight multiples in one wheel turn.
@@ -169,6 +156,20 @@ pub(crate) fn cross_off(words: &mut [u64], stop: usize, primes: &mut [WheelPrime
             stop + 14 * p < capacity,
             "a wheel turn from {stop} would overrun the segment"
         );
+        if wp.wheel != 0 {
+            // A prime that has just joined: single steps to the start of a turn.
+            let mut w = wp.wheel as usize;
+            while w != 0 && i < stop {
+                clear(words, i);
+                i += STEP[w] * p;
+                w = (w + 1) % 8;
+            }
+            wp.wheel = w as u32;
+            if w != 0 {
+                wp.next = i as u32;
+                continue;
+            }
+        }
         if cfg!(target_endian = "little") {
             if i < stop {
                 // SAFETY: `bytes` views the `capacity / 8` bytes of `words` (u8 has no alignment or

@@ -1,0 +1,58 @@
+//! The work of one rank: sieving its slice with a pool of rayon threads, each reusing one
+//! [`Sieve`].
+
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+use sieve_core::{Counts, Sieve, SieveConfig, SievingPrimes};
+
+use crate::plan;
+
+/// One rank's threads and their sieves.
+pub struct Engine {
+    pool: rayon::ThreadPool,
+    sieves: Vec<Mutex<Sieve>>,
+}
+
+impl Engine {
+    /// An engine with `threads` worker threads sieving with `config`.
+    pub fn new(threads: usize, config: SieveConfig) -> Result<Self, rayon::ThreadPoolBuildError> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("erato-{i}"))
+            .build()?;
+        let sieves = (0..threads)
+            .map(|_| Mutex::new(Sieve::new(config)))
+            .collect();
+        Ok(Self { pool, sieves })
+    }
+
+    /// Number of worker threads.
+    pub fn threads(&self) -> usize {
+        self.sieves.len()
+    }
+
+    /// Runs `f` with the calling worker thread's own sieve.
+    fn with_sieve<R>(&self, f: impl FnOnce(&mut Sieve) -> R) -> R {
+        let index = rayon::current_thread_index().expect("called on a pool thread");
+        // Each worker only ever takes its own sieve, so the lock is never contended; a poisoned
+        // lock only means an earlier panic on this thread, which the caller already reports.
+        let mut sieve = self.sieves[index].lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut sieve)
+    }
+
+    /// Counts primes (and twin pairs if `twins`) in `[lo, hi]` on all threads.
+    pub fn count(&self, primes: &SievingPrimes, lo: u64, hi: u64, twins: bool) -> Counts {
+        let chunks = plan::chunks(lo, hi, self.threads());
+        let parts: Vec<Counts> = self.pool.install(|| {
+            chunks
+                .par_iter()
+                .map(|&(a, b)| self.with_sieve(|s| s.count(primes, a, b, twins)))
+                .collect()
+        });
+        parts
+            .into_iter()
+            .reduce(Counts::combine)
+            .expect("at least one chunk")
+    }
+}

@@ -1,0 +1,318 @@
+//! Numbers as people type them on a command line: `1000000`, `1e10`, `1.5e9`, `2^32`, `1e12+1e10`,
+//! `2^64-1`, `(2^32)^2-1`, `10*2^20`.
+//!
+//! Grammar (whitespace and `_` between digits are ignored):
+//! ```text
+//! expr   = term (('+' | '-') term)*
+//! term   = power ('*' power)*
+//! power  = atom ('^' power)?            (right-associative)
+//! atom   = number | '(' expr ')'
+//! number = digits ('.' digits)? (('e' | 'E') digits)?
+//! ```
+//! Everything is evaluated exactly in 128-bit integers; a value that is negative, fractional or
+//! above `2^64 - 1` at the end is an error, and so is any step that overflows 128 bits.
+
+use std::fmt;
+
+/// The largest value erato accepts, spelled out for messages.
+pub const MAX_TEXT: &str = "2^64-1 (18446744073709551615)";
+
+/// Why a number could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExprError {
+    /// Nothing was given.
+    Empty,
+    /// A character that has no place in a number.
+    Unexpected {
+        /// The character.
+        found: char,
+        /// Its byte position.
+        at: usize,
+    },
+    /// The text ended where more was expected (`1e`, `2^`, `(3`).
+    Incomplete,
+    /// A literal or intermediate result needs more than 128 bits.
+    Overflow,
+    /// The value is below zero (`-5`, `1-2`).
+    Negative,
+    /// The value has a fractional part (`1e-3`, `1.5`, `2.25e1`).
+    Fraction,
+    /// The value exceeds `2^64 - 1`.
+    TooLarge,
+}
+
+impl fmt::Display for ExprError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => write!(f, "is empty"),
+            Self::Unexpected { found, at } => {
+                write!(f, "has unexpected {found:?} at position {}", at + 1)
+            }
+            Self::Incomplete => write!(f, "ends too early"),
+            Self::Overflow => write!(f, "overflows while being evaluated"),
+            Self::Negative => write!(f, "is negative"),
+            Self::Fraction => write!(
+                f,
+                "is not a whole number (negative exponents and fractions are not allowed)"
+            ),
+            Self::TooLarge => write!(f, "is above the largest supported value {MAX_TEXT}"),
+        }
+    }
+}
+
+impl std::error::Error for ExprError {}
+
+/// A signed value with an optional decimal scale: `mantissa / 10^scale`.
+#[derive(Clone, Copy)]
+struct Value {
+    mantissa: i128,
+    scale: u32,
+}
+
+struct Parser<'a> {
+    text: &'a [u8],
+    pos: usize,
+}
+
+impl Parser<'_> {
+    fn skip_space(&mut self) {
+        while self.pos < self.text.len() && (self.text[self.pos] as char).is_ascii_whitespace() {
+            self.pos += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.skip_space();
+        self.text.get(self.pos).copied()
+    }
+
+    fn unexpected(&self) -> ExprError {
+        match std::str::from_utf8(&self.text[self.pos..])
+            .ok()
+            .and_then(|s| s.chars().next())
+        {
+            Some(found) => ExprError::Unexpected {
+                found,
+                at: self.pos,
+            },
+            None => ExprError::Incomplete,
+        }
+    }
+
+    fn expr(&mut self) -> Result<i128, ExprError> {
+        let mut acc = self.term()?;
+        while let Some(op @ (b'+' | b'-')) = self.peek() {
+            self.pos += 1;
+            let rhs = self.term()?;
+            acc = if op == b'+' {
+                acc.checked_add(rhs)
+            } else {
+                acc.checked_sub(rhs)
+            }
+            .ok_or(ExprError::Overflow)?;
+        }
+        Ok(acc)
+    }
+
+    fn term(&mut self) -> Result<i128, ExprError> {
+        let mut acc = self.power()?;
+        while let Some(b'*') = self.peek() {
+            self.pos += 1;
+            acc = acc.checked_mul(self.power()?).ok_or(ExprError::Overflow)?;
+        }
+        Ok(acc)
+    }
+
+    fn power(&mut self) -> Result<i128, ExprError> {
+        let base = self.atom()?;
+        if let Some(b'^') = self.peek() {
+            self.pos += 1;
+            let exp = self.power()?;
+            if exp < 0 {
+                return Err(ExprError::Fraction);
+            }
+            let exp = u32::try_from(exp).map_err(|_| ExprError::Overflow)?;
+            return base.checked_pow(exp).ok_or(ExprError::Overflow);
+        }
+        Ok(base)
+    }
+
+    fn atom(&mut self) -> Result<i128, ExprError> {
+        match self.peek() {
+            Some(b'(') => {
+                self.pos += 1;
+                let v = self.expr()?;
+                match self.peek() {
+                    Some(b')') => {
+                        self.pos += 1;
+                        Ok(v)
+                    }
+                    _ => Err(self.unexpected()),
+                }
+            }
+            Some(c) if c.is_ascii_digit() => self.number(),
+            Some(b'-') => Err(ExprError::Negative),
+            _ => Err(self.unexpected()),
+        }
+    }
+
+    fn digits(&mut self, v: &mut Value, fractional: bool) -> Result<usize, ExprError> {
+        let mut count = 0;
+        while let Some(&c) = self.text.get(self.pos) {
+            if c == b'_' && count > 0 {
+                self.pos += 1;
+                continue;
+            }
+            if !c.is_ascii_digit() {
+                break;
+            }
+            v.mantissa = v
+                .mantissa
+                .checked_mul(10)
+                .and_then(|m| m.checked_add(i128::from(c - b'0')))
+                .ok_or(ExprError::Overflow)?;
+            if fractional {
+                v.scale += 1;
+            }
+            self.pos += 1;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    fn number(&mut self) -> Result<i128, ExprError> {
+        let mut v = Value {
+            mantissa: 0,
+            scale: 0,
+        };
+        self.digits(&mut v, false)?;
+        if self.text.get(self.pos) == Some(&b'.') {
+            self.pos += 1;
+            if self.digits(&mut v, true)? == 0 {
+                return Err(self.unexpected());
+            }
+        }
+        if let Some(b'e' | b'E') = self.text.get(self.pos) {
+            self.pos += 1;
+            if self.text.get(self.pos) == Some(&b'-') {
+                return Err(ExprError::Fraction);
+            }
+            if self.text.get(self.pos) == Some(&b'+') {
+                self.pos += 1;
+            }
+            let mut exp = Value {
+                mantissa: 0,
+                scale: 0,
+            };
+            if self.digits(&mut exp, false)? == 0 {
+                return Err(self.unexpected());
+            }
+            let exp = u32::try_from(exp.mantissa).map_err(|_| ExprError::Overflow)?;
+            if v.mantissa == 0 {
+                return Ok(0);
+            }
+            // mantissa * 10^(exp - scale), exactly.
+            if exp >= v.scale {
+                let factor = 10i128
+                    .checked_pow(exp - v.scale)
+                    .ok_or(ExprError::Overflow)?;
+                return v.mantissa.checked_mul(factor).ok_or(ExprError::Overflow);
+            }
+            v.scale -= exp;
+        }
+        if v.scale == 0 {
+            return Ok(v.mantissa);
+        }
+        let divisor = 10i128.pow(v.scale.min(38));
+        if v.scale > 38 || v.mantissa % divisor != 0 {
+            return Err(ExprError::Fraction);
+        }
+        Ok(v.mantissa / divisor)
+    }
+}
+
+/// Reads a number or expression (see the module docs) as a `u64`.
+pub fn parse_u64(text: &str) -> Result<u64, ExprError> {
+    if text.trim().is_empty() {
+        return Err(ExprError::Empty);
+    }
+    let mut parser = Parser {
+        text: text.as_bytes(),
+        pos: 0,
+    };
+    let value = parser.expr()?;
+    if parser.peek().is_some() {
+        return Err(parser.unexpected());
+    }
+    if value < 0 {
+        return Err(ExprError::Negative);
+    }
+    u64::try_from(value).map_err(|_| ExprError::TooLarge)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts() {
+        for (text, want) in [
+            ("0", 0u64),
+            ("1000000", 1_000_000),
+            ("1_000_000", 1_000_000),
+            ("1e10", 10_000_000_000),
+            ("1E3", 1000),
+            ("1e+3", 1000),
+            ("1.5e9", 1_500_000_000),
+            ("2.50e1", 25),
+            ("2^32", 1 << 32),
+            ("2^64-1", u64::MAX),
+            ("2^64 - 1", u64::MAX),
+            ("1e12+1e10", 1_010_000_000_000),
+            ("(2^32)^2-1", u64::MAX),
+            ("10*2^20", 10 << 20),
+            ("2^3^2", 512),
+            ("18446744073709551615", u64::MAX),
+            ("0e5", 0),
+            ("1e19", 10_000_000_000_000_000_000),
+        ] {
+            assert_eq!(parse_u64(text), Ok(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn rejects() {
+        use ExprError::*;
+        for (text, want) in [
+            ("", Empty),
+            ("   ", Empty),
+            ("-5", Negative),
+            ("1-2", Negative),
+            ("2^64", TooLarge),
+            ("1e20", TooLarge),
+            ("2^64-1+1", TooLarge),
+            ("18446744073709551616", TooLarge),
+            ("1e", Incomplete),
+            ("2^", Incomplete),
+            ("(3", Incomplete),
+            ("1e-3", Fraction),
+            ("1.5", Fraction),
+            ("2^-1", Negative),
+            ("2^200", Overflow),
+            ("2^100*2^100", Overflow),
+            ("99999999999999999999999999999999999999999", Overflow),
+            ("1e100", Overflow),
+        ] {
+            assert_eq!(parse_u64(text), Err(want), "{text}");
+        }
+        for text in [
+            "0x", "nan", "inf", "abc", "1..2", "١٢٣", "3)", "1 2", "1e1e1",
+        ] {
+            assert!(
+                matches!(parse_u64(text), Err(Unexpected { .. }) | Err(Incomplete)),
+                "{text}: {:?}",
+                parse_u64(text)
+            );
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! How `[lo, hi]` is cut: into one contiguous slice per rank, and each slice into chunks that threads
+//! take dynamically.
+//!
+//! Every cut point is a multiple of 128, so the odd-only bitmap of each piece after the first starts
+//! on a word boundary and the pieces' words join with no bit shifting.
+
+/// Rounds `n` down to a multiple of 128.
+fn align(n: u64) -> u64 {
+    n & !127
+}
+
+/// The smallest chunk worth sieving on its own near `hi`. A chunk starts by finding the first
+/// multiple of each of the `pi(sqrt(hi))` sieving primes, so it should be long against `sqrt(hi)`;
+/// 2^26 keeps small ranges from being cut into crumbs.
+pub fn min_chunk(hi: u64) -> u64 {
+    (64 * hi.isqrt()).max(1 << 26)
+}
+
+/// Cuts `[lo, hi]` into `parts` contiguous pieces of about equal width, every cut a multiple of 128;
+/// pieces may be empty (`None`) when the range has fewer words than parts. Sieving cost per number
+/// varies only as log log, so equal widths are equal work.
+pub fn split(lo: u64, hi: u64, parts: usize) -> Vec<Option<(u64, u64)>> {
+    assert!(lo <= hi && parts > 0);
+    let width = u128::from(hi - lo) + 1;
+    let mut cuts = Vec::with_capacity(parts + 1);
+    cuts.push(u128::from(lo));
+    for i in 1..parts {
+        let at = u128::from(lo) + width * i as u128 / parts as u128;
+        // Round down to a multiple of 128, but never below the previous cut or lo.
+        let aligned = u128::from(align(at as u64)).max(*cuts.last().expect("non-empty"));
+        cuts.push(aligned);
+    }
+    cuts.push(u128::from(hi) + 1);
+    cuts.windows(2)
+        .map(|w| (w[0] < w[1]).then(|| (w[0] as u64, (w[1] - 1) as u64)))
+        .collect()
+}
+
+/// Cuts a rank's slice into chunks for `threads` threads: enough chunks (about 16 per thread) that
+/// dynamic scheduling evens out, none smaller than [`min_chunk`] unless the slice is.
+pub fn chunks(lo: u64, hi: u64, threads: usize) -> Vec<(u64, u64)> {
+    let width = hi - lo;
+    let wanted = (width / min_chunk(hi)).clamp(1, 16 * threads as u64) as usize;
+    split(lo, hi, wanted).into_iter().flatten().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_cover(lo: u64, hi: u64, pieces: &[Option<(u64, u64)>]) {
+        let present: Vec<_> = pieces.iter().flatten().collect();
+        assert_eq!(present.first().unwrap().0, lo);
+        assert_eq!(present.last().unwrap().1, hi);
+        for w in present.windows(2) {
+            assert_eq!(w[0].1 + 1, w[1].0, "contiguous");
+            assert_eq!(w[1].0 % 128, 0, "aligned");
+        }
+    }
+
+    #[test]
+    fn splits_cover_exactly() {
+        for (lo, hi, parts) in [
+            (0u64, 1_000_000u64, 3usize),
+            (5, 5, 4),
+            (0, 127, 3),
+            (100, 1000, 7),
+            (0, u64::MAX, 5),
+            (u64::MAX - 1000, u64::MAX, 64),
+        ] {
+            let pieces = split(lo, hi, parts);
+            assert_eq!(pieces.len(), parts);
+            check_cover(lo, hi, &pieces);
+        }
+        // More parts than words: some are empty, none overlap.
+        let pieces = split(0, 300, 10);
+        assert!(pieces.iter().filter(|p| p.is_none()).count() >= 7);
+        check_cover(0, 300, &pieces);
+    }
+
+    #[test]
+    fn chunks_cover_exactly() {
+        for (lo, hi) in [
+            (0u64, 10_000_000_000u64),
+            (7, 8),
+            (u64::MAX - 1_000_000_000, u64::MAX),
+        ] {
+            let c = chunks(lo, hi, 4);
+            check_cover(lo, hi, &c.iter().copied().map(Some).collect::<Vec<_>>());
+        }
+        assert_eq!(chunks(0, 10_000_000_000, 2).len(), 32);
+    }
+}
