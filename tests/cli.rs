@@ -1,0 +1,127 @@
+//! The `erato` binary as a user runs it: counts, output formats and usage errors.
+
+use std::process::{Command, Output};
+
+fn erato(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_erato"))
+        .args(args)
+        .output()
+        .expect("erato runs")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).expect("utf-8")
+}
+
+fn quiet_count(args: &[&str]) -> u64 {
+    let mut all = args.to_vec();
+    all.push("-q");
+    let out = erato(&all);
+    assert!(
+        out.status.success(),
+        "erato {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout(&out).trim().parse().expect("a number")
+}
+
+#[test]
+fn counts_match_published_values() {
+    // shared/reference/prime-counts.md
+    assert_eq!(quiet_count(&["10"]), 4);
+    assert_eq!(quiet_count(&["1e6"]), 78_498);
+    assert_eq!(quiet_count(&["1e9", "-t", "2"]), 50_847_534);
+    assert_eq!(quiet_count(&["1e9", "-t", "1"]), 50_847_534);
+    assert_eq!(quiet_count(&["2^32"]), 203_280_221);
+    assert_eq!(quiet_count(&["2^64-1e8", "2^64-1"]), 2_253_052);
+}
+
+#[test]
+fn start_and_stop_are_inclusive() {
+    assert_eq!(quiet_count(&["2", "2"]), 1);
+    assert_eq!(quiet_count(&["4", "4"]), 0);
+    assert_eq!(quiet_count(&["0", "0"]), 0);
+    assert_eq!(quiet_count(&["97", "97"]), 1);
+    assert_eq!(quiet_count(&["2^64-59", "2^64-59"]), 1);
+    assert_eq!(quiet_count(&["2^64-58", "2^64-1"]), 0);
+    assert_eq!(
+        quiet_count(&["1e12", "1e12+1e6"]),
+        sieve_core::oracle::primes_between(1_000_000_000_000, 1_000_001_000_000).len() as u64
+    );
+}
+
+#[test]
+fn output_formats() {
+    let out = erato(&["100"]);
+    let text = stdout(&out);
+    assert!(text.starts_with("Primes: 25\nSeconds: "), "{text}");
+    let out = erato(&["1e6", "--twins"]);
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("Primes: 78498\nTwin primes: 8169\nSeconds: "),
+        "{text}"
+    );
+    let out = erato(&["1e6", "--twins", "-q"]);
+    assert_eq!(stdout(&out), "78498\n8169\n");
+    assert!(erato(&["--help"]).status.success());
+    assert!(erato(&["--version"]).status.success());
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let cases: &[&[&str]] = &[
+        &["-5"],
+        &["--", "-5"],
+        &["2^64"],
+        &["1e20"],
+        &["2^64-1+1"],
+        &["10", "5"],
+        &[""],
+        &["1e"],
+        &["1e-3"],
+        &["0x"],
+        &["nan"],
+        &["inf"],
+        &["١٢٣"],
+        &["99999999999999999999999999999999999999999999"],
+        &["2^100*2^100"],
+        &["100", "-t", "0"],
+        &["100", "-t", "many"],
+        &["100", "-t", "1e9"],
+        &["100", "--segment-size", "0"],
+        &["100", "--no-such-option"],
+        &["1", "2", "3"],
+        &[],
+    ];
+    for args in cases {
+        let out = erato(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "erato {args:?}: {err}");
+        assert_eq!(
+            err.lines().count(),
+            1,
+            "erato {args:?} should print one line: {err}"
+        );
+        assert!(err.starts_with("erato: error: "), "erato {args:?}: {err}");
+        assert!(!err.contains("panicked"), "erato {args:?}: {err}");
+        assert!(
+            out.stdout.is_empty(),
+            "erato {args:?} printed {:?}",
+            stdout(&out)
+        );
+    }
+    let err = String::from_utf8_lossy(&erato(&["1e20"]).stderr).into_owned();
+    assert!(
+        err.contains("18446744073709551615"),
+        "names the largest value: {err}"
+    );
+}
+
+#[test]
+#[ignore = "slow in the test profile; CI runs it in release with --ignored"]
+fn counts_1e11_and_1e12() {
+    let out = erato(&["1e11", "--twins", "-q"]);
+    assert_eq!(stdout(&out), "4118054813\n224376048\n");
+    let out = erato(&["1e12", "--twins", "-q"]);
+    assert_eq!(stdout(&out), "37607912018\n1870585220\n");
+}
