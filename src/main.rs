@@ -3,26 +3,31 @@
 //! The command line is parsed here; the work is in the `driver` and `sieve-core` crates.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
+use driver::comm::Comm;
+use driver::job::{self, Mode, Request};
+use driver::output::Format;
 
 /// Exit status for a usage error (bad argument).
 const USAGE: u8 = 2;
 /// Exit status for a failure while running.
 const FAILURE: u8 = 1;
 
-/// Count the primes in [START, STOP] with a segmented sieve of Eratosthenes.
+/// Count or list the primes in [START, STOP] with a segmented sieve of Eratosthenes.
 ///
 /// START and STOP are integers or expressions such as 1e10, 2^32, 1e12+1e10 or 2^64-1, between 0
-/// and 2^64-1; START defaults to 0. Both ends are included.
+/// and 2^64-1; START defaults to 0. Both ends are included (Python's range(N) stops at N-1: give
+/// STOP = N-1 for the same primes).
 #[derive(Parser, Debug)]
 #[command(name = "erato", version, about, long_about = None)]
 struct Cli {
     /// START, or STOP if it is the only number.
-    #[arg(value_name = "START")]
-    first: String,
+    #[arg(value_name = "START", required_unless_present = "test")]
+    first: Option<String>,
     /// STOP (the last number of the range, included).
     #[arg(value_name = "STOP")]
     second: Option<String>,
@@ -32,25 +37,58 @@ struct Cli {
     /// Also count twin-prime pairs (p, p+2) with both in the range.
     #[arg(long)]
     twins: bool,
-    /// Threads (default: SLURM_CPUS_PER_TASK, else every core this process may use).
+    /// Print every prime in the range, in increasing order.
+    #[arg(short, long)]
+    print: bool,
+    /// How --print lists primes: one per line, or exactly as Python's
+    /// print(textwrap.fill(str(primes), 80)).
+    #[arg(long, value_enum, default_value_t = FormatArg::Lines, requires = "print")]
+    format: FormatArg,
+    /// Write the primes (--print) to FILE instead of stdout; FILE appears only once complete.
+    #[arg(short, long, value_name = "FILE", requires = "print")]
+    output: Option<PathBuf>,
+    /// Write the odd-only bitmap of the range to FILE (format: sieve_core::bitmap_file).
+    #[arg(long, value_name = "FILE", conflicts_with = "print")]
+    bitmap: Option<PathBuf>,
+    /// Print one JSON record of the run (range, counts, ranks, threads, seconds per phase).
+    #[arg(long, conflicts_with = "quiet")]
+    json: bool,
+    /// Threads per rank (default: SLURM_CPUS_PER_TASK, else every core this process may use).
     #[arg(short, long, value_name = "N")]
     threads: Option<String>,
+    /// Bytes rank 0 may hold for gathered output, e.g. 256M, 4G (default 256M).
+    #[arg(long, value_name = "BYTES")]
+    max_memory: Option<String>,
     /// Sieve segment size in KiB (default: half the L2 cache).
     #[arg(long, value_name = "KIB")]
     segment_size: Option<String>,
+    /// Check erato against known prime counts and an independent primality test, then exit.
+    #[arg(long, exclusive = true)]
+    test: bool,
 }
 
-/// A usage error: one line on stderr, exit status 2.
-fn usage_error(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("erato: error: {message}");
-    ExitCode::from(USAGE)
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum FormatArg {
+    /// One prime per line.
+    Lines,
+    /// print(textwrap.fill(str(primes), 80)), byte for byte.
+    Python,
+}
+
+/// Everything the run needs, read from the command line.
+struct Settings {
+    request: Request,
+    threads: usize,
+    segment_kib: Option<usize>,
+    quiet: bool,
+    json: bool,
 }
 
 fn parse_number(name: &str, text: &str) -> Result<u64, String> {
     driver::expr::parse_u64(text).map_err(|e| format!("{name} {text:?} {e}"))
 }
 
-/// Reads a small positive count (threads, sizes) with a stated upper bound.
+/// Reads a count (threads, sizes) between 1 and `max`.
 fn parse_count(name: &str, text: &str, max: u64) -> Result<usize, String> {
     let n = parse_number(name, text)?;
     if n == 0 || n > max {
@@ -59,86 +97,253 @@ fn parse_count(name: &str, text: &str, max: u64) -> Result<usize, String> {
     Ok(n as usize)
 }
 
+/// Reads a byte size with an optional K, M, G or T suffix (powers of 1024).
+fn parse_bytes(name: &str, text: &str) -> Result<usize, String> {
+    let t = text.trim();
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, c)) if "kKmMgGtT".contains(c) => (
+            &t[..i],
+            10 * (1 + "kKmMgGtT".find(c).unwrap_or(0) as u32 / 2),
+        ),
+        _ => (t, 0),
+    };
+    let n = parse_number(name, digits)?;
+    n.checked_mul(1 << shift)
+        .and_then(|b| usize::try_from(b).ok())
+        .filter(|&b| b > 0)
+        .ok_or_else(|| format!("{name} {text:?} must be a positive size such as 256M"))
+}
+
+fn settings(cli: Cli) -> Result<Settings, String> {
+    let first = cli.first.as_deref().unwrap_or_default();
+    let (lo, hi) = match &cli.second {
+        None => (0, parse_number("STOP", first)?),
+        Some(second) => (parse_number("START", first)?, parse_number("STOP", second)?),
+    };
+    if lo > hi {
+        return Err(format!("START {lo} is greater than STOP {hi}"));
+    }
+    if cli.json && cli.print && cli.output.is_none() {
+        return Err("--json with --print needs --output FILE: both would go to stdout".into());
+    }
+    let threads = match &cli.threads {
+        None => driver::default_threads(),
+        Some(t) => parse_count("--threads", t, 1 << 16)?,
+    };
+    let segment_kib = cli
+        .segment_size
+        .as_deref()
+        .map(|t| parse_count("--segment-size", t, 64 << 10))
+        .transpose()?;
+    let max_memory = cli
+        .max_memory
+        .as_deref()
+        .map_or(Ok(256 << 20), |t| parse_bytes("--max-memory", t))?;
+    let mode = match (cli.print, cli.bitmap) {
+        (true, _) => Mode::List {
+            format: match cli.format {
+                FormatArg::Lines => Format::Lines,
+                FormatArg::Python => Format::Python,
+            },
+            output: cli.output,
+        },
+        (false, Some(path)) => Mode::Bitmap(path),
+        (false, None) => Mode::Count,
+    };
+    Ok(Settings {
+        request: Request {
+            lo,
+            hi,
+            twins: cli.twins,
+            mode,
+            max_memory,
+        },
+        threads,
+        segment_kib,
+        quiet: cli.quiet,
+        json: cli.json,
+    })
+}
+
+/// The communicator of this run: MPI when built with it, else a single rank; refuses to run as
+/// many copies of a non-MPI build started by mpirun or srun.
+fn communicator() -> Result<Box<dyn Comm>, String> {
+    #[cfg(feature = "mpi")]
+    {
+        match driver::comm::mpi_comm::Mpi::init() {
+            Some(mpi) => Ok(Box::new(mpi)),
+            None => Err("MPI could not be initialised with Threading::Funneled".into()),
+        }
+    }
+    #[cfg(not(feature = "mpi"))]
+    {
+        match driver::comm::launcher_size() {
+            Some(n) if n > 1 => Err(format!(
+                "this erato was built without MPI support, but a launcher started {n} copies of it; rebuild with `cargo build --release --features mpi`, or run one copy"
+            )),
+            _ => Ok(Box::new(driver::comm::Single)),
+        }
+    }
+}
+
+fn json_record(s: &Settings, report: &job::Report, total: f64) -> String {
+    let r = &s.request;
+    let mode = match &r.mode {
+        Mode::Count => "count",
+        Mode::List {
+            format: Format::Lines,
+            ..
+        } => "print",
+        Mode::List {
+            format: Format::Python,
+            ..
+        } => "print-python",
+        Mode::Bitmap(_) => "bitmap",
+    };
+    let p = report.phases;
+    let twins = if r.twins || !matches!(r.mode, Mode::Count) {
+        report.counts.twins.to_string()
+    } else {
+        "null".into()
+    };
+    format!(
+        "{{\"start\":{},\"stop\":{},\"mode\":\"{mode}\",\"primes\":{},\"twins\":{twins},\"ranks\":{},\"threads_per_rank\":{},\"windows\":{},\"seconds\":{{\"plan\":{:.6},\"sieve\":{:.6},\"reduce\":{:.6},\"write\":{:.6},\"total\":{total:.6}}}}}",
+        r.lo, r.hi, report.counts.primes, report.ranks, report.threads, report.windows, p.plan, p.sieve, p.reduce, p.write
+    )
+}
+
 fn main() -> ExitCode {
+    let comm = match communicator() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("erato: error: {e}");
+            return ExitCode::from(USAGE);
+        }
+    };
+    let rank = comm.rank();
+    let ranks = comm.size();
+    // A panic on any rank ends the whole job: one line, then abort (mpirun/srun then stop the
+    // other ranks) rather than leave them waiting in a collective.
+    std::panic::set_hook(Box::new(move |info| {
+        let at = if ranks > 1 {
+            format!(" on rank {rank}")
+        } else {
+            String::new()
+        };
+        eprintln!("erato: internal error{at}: {info}");
+        std::process::abort();
+    }));
+    // Every rank parses the same arguments and reaches the same verdict; rank 0 reports it.
+    let say = |message: &str| {
+        if rank == 0 {
+            eprintln!("erato: error: {message}");
+        }
+    };
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
-            // --help and --version go to stdout and succeed.
-            let _ = e.print();
+            if rank == 0 {
+                let _ = e.print(); // --help, --version
+            }
             return ExitCode::SUCCESS;
         }
         Err(e) => {
             let rendered = e.render().to_string();
             let first = rendered.lines().next().unwrap_or("invalid arguments");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            return usage_error(format!("{first} (see erato --help)"));
+            say(&format!(
+                "{} (see erato --help)",
+                first.strip_prefix("error: ").unwrap_or(first)
+            ));
+            return ExitCode::from(USAGE);
         }
     };
-    let (start, stop) = match (&cli.second, parse_number("START", &cli.first)) {
-        (None, _) => match parse_number("STOP", &cli.first) {
-            Ok(stop) => (0, stop),
-            Err(e) => return usage_error(e),
-        },
-        (Some(_), Err(e)) => return usage_error(e),
-        (Some(second), Ok(start)) => match parse_number("STOP", second) {
-            Ok(stop) => (start, stop),
-            Err(e) => return usage_error(e),
-        },
-    };
-    if start > stop {
-        return usage_error(format!("START {start} is greater than STOP {stop}"));
+    if cli.test {
+        let engine = match driver::engine::Engine::new(
+            driver::default_threads(),
+            driver::cache::detect(None),
+        ) {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("erato: error: cannot start threads: {e}");
+                return ExitCode::from(FAILURE);
+            }
+        };
+        return match driver::selftest::run(&engine, &mut std::io::stdout()) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(FAILURE),
+            Err(e) => {
+                eprintln!("erato: error: {e}");
+                ExitCode::from(FAILURE)
+            }
+        };
     }
-    let threads = match cli
-        .threads
-        .as_deref()
-        .map(|t| parse_count("--threads", t, 1 << 16))
-    {
-        None => driver::default_threads(),
-        Some(Ok(n)) => n,
-        Some(Err(e)) => return usage_error(e),
-    };
-    let segment_kib = match cli
-        .segment_size
-        .as_deref()
-        .map(|t| parse_count("--segment-size", t, 64 << 10))
-    {
-        None => None,
-        Some(Ok(n)) => Some(n),
-        Some(Err(e)) => return usage_error(e),
+    let settings = match settings(cli) {
+        Ok(s) => s,
+        Err(e) => {
+            say(&e);
+            return ExitCode::from(USAGE);
+        }
     };
 
     let began = Instant::now();
-    let config = driver::cache::detect(segment_kib);
-    let engine = match driver::engine::Engine::new(threads, config) {
+    let engine = match driver::engine::Engine::new(
+        settings.threads,
+        driver::cache::detect(settings.segment_kib),
+    ) {
         Ok(engine) => engine,
         Err(e) => {
-            eprintln!("erato: error: cannot start {threads} threads: {e}");
+            eprintln!(
+                "erato: error: cannot start {} threads on rank {rank}: {e}",
+                settings.threads
+            );
+            comm.abort(i32::from(FAILURE));
+        }
+    };
+    let report = match job::run(comm.as_ref(), &engine, &settings.request) {
+        Ok(report) => report,
+        Err(e) if job::is_broken_pipe(&e) => return ExitCode::SUCCESS,
+        Err(e @ job::JobError::MemoryTooSmall { .. }) => {
+            say(&e.to_string());
+            return ExitCode::from(USAGE);
+        }
+        Err(e) => {
+            eprintln!("erato: error: {e}");
+            if ranks > 1 {
+                comm.abort(i32::from(FAILURE));
+            }
             return ExitCode::from(FAILURE);
         }
     };
-    let primes = sieve_core::SievingPrimes::for_hi(stop);
-    let counts = engine.count(&primes, start, stop, cli.twins);
-    let seconds = began.elapsed().as_secs_f64();
+    let Some(report) = report else {
+        return ExitCode::SUCCESS;
+    };
+    let total = began.elapsed().as_secs_f64();
 
+    let listing_to_stdout = matches!(settings.request.mode, Mode::List { output: None, .. });
     let mut out = std::io::stdout().lock();
-    let written = if cli.quiet {
-        writeln!(out, "{}", counts.primes).and_then(|()| {
-            if cli.twins {
-                writeln!(out, "{}", counts.twins)
+    let c = report.counts;
+    let written = if settings.json {
+        writeln!(out, "{}", json_record(&settings, &report, total))
+    } else if listing_to_stdout {
+        Ok(())
+    } else if settings.quiet {
+        writeln!(out, "{}", c.primes).and_then(|()| {
+            if settings.request.twins {
+                writeln!(out, "{}", c.twins)
             } else {
                 Ok(())
             }
         })
     } else {
-        writeln!(out, "Primes: {}", counts.primes)
+        writeln!(out, "Primes: {}", c.primes)
             .and_then(|()| {
-                if cli.twins {
-                    writeln!(out, "Twin primes: {}", counts.twins)
+                if settings.request.twins {
+                    writeln!(out, "Twin primes: {}", c.twins)
                 } else {
                     Ok(())
                 }
             })
-            .and_then(|()| writeln!(out, "Seconds: {seconds:.3}"))
+            .and_then(|()| writeln!(out, "Seconds: {total:.3}"))
     };
     match written.and_then(|()| out.flush()) {
         Ok(()) => ExitCode::SUCCESS,

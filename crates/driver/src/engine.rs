@@ -56,3 +56,37 @@ impl Engine {
             .expect("at least one chunk")
     }
 }
+
+impl Engine {
+    /// Fills `out` with the odd-only bitmap words of `[lo, hi]` as the sieve lays them out from
+    /// `lo` rounded down to a multiple of 128 (bits of numbers below `lo` are zero), on all threads.
+    /// `out` must hold exactly [`words_from_aligned`]`(lo, hi)` words.
+    pub fn fill_words(&self, primes: &SievingPrimes, lo: u64, hi: u64, out: &mut [u64]) {
+        assert_eq!(out.len(), words_from_aligned(lo, hi));
+        let chunks = plan::chunks(lo, hi, self.threads());
+        // Every chunk after the first starts at a multiple of 128: hand each its own slice of `out`.
+        let mut jobs = Vec::with_capacity(chunks.len());
+        let mut rest = out;
+        for &(a, b) in &chunks {
+            let (mine, tail) = rest.split_at_mut(words_from_aligned(a, b));
+            jobs.push((a, b, mine));
+            rest = tail;
+        }
+        self.pool.install(|| {
+            jobs.into_par_iter().for_each(|(a, b, slice)| {
+                self.with_sieve(|sieve| {
+                    let mut at = 0;
+                    sieve.for_each_window(primes, a, b, |window| {
+                        slice[at..at + window.words().len()].copy_from_slice(window.words());
+                        at += window.words().len();
+                    });
+                })
+            })
+        });
+    }
+}
+
+/// Words of the odd-only bitmap of `[lo & !127, hi]`: what [`Engine::fill_words`] produces.
+pub fn words_from_aligned(lo: u64, hi: u64) -> usize {
+    sieve_core::OddBitmap::words_for(lo & !127, hi)
+}

@@ -12,9 +12,13 @@
 //! ```
 
 pub mod cache;
+pub mod comm;
 pub mod engine;
 pub mod expr;
+pub mod job;
+pub mod output;
 pub mod plan;
+pub mod selftest;
 
 /// Threads to use when none are asked for: `SLURM_CPUS_PER_TASK` inside a Slurm job, else the cores
 /// this process may run on.

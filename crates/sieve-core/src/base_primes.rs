@@ -18,7 +18,7 @@ fn plain_odd_primes(n: u64) -> Vec<u64> {
     let mut composite = vec![false; n / 2 + 1]; // index i stands for 2i + 1
     let mut primes = Vec::new();
     let mut i = 1;
-    while 2 * i + 1 <= n {
+    while 2 * i < n {
         if !composite[i] {
             let p = 2 * i + 1;
             primes.push(p as u64);

@@ -257,3 +257,137 @@ mod tests {
         ));
     }
 }
+
+/// The bitmap file format written by `erato --bitmap`, read back by [`decode`].
+///
+/// A 64-byte header of little-endian fields, then the bitmap's words (see the module docs), each
+/// as 8 little-endian bytes:
+///
+/// | offset | size | field |
+/// |---|---|---|
+/// | 0 | 8 | magic `b"ERATOBM\0"` |
+/// | 8 | 4 | version, 1 |
+/// | 12 | 4 | layout, 1: odd-only, bit `i` of the stream stands for `base + 2i`, `base` the first odd number `>= lo` |
+/// | 16 | 8 | `lo` |
+/// | 24 | 8 | `hi` |
+/// | 32 | 8 | number of words that follow |
+/// | 40 | 24 | zero |
+pub mod file {
+    use super::{BitmapError, OddBitmap};
+
+    /// The first 8 bytes of every bitmap file.
+    pub const MAGIC: [u8; 8] = *b"ERATOBM\0";
+    /// Size of the header in bytes.
+    pub const HEADER_LEN: usize = 64;
+
+    /// The header for the bitmap of `[lo, hi]`.
+    pub fn header(lo: u64, hi: u64) -> [u8; HEADER_LEN] {
+        let mut h = [0u8; HEADER_LEN];
+        h[0..8].copy_from_slice(&MAGIC);
+        h[8..12].copy_from_slice(&1u32.to_le_bytes());
+        h[12..16].copy_from_slice(&1u32.to_le_bytes());
+        h[16..24].copy_from_slice(&lo.to_le_bytes());
+        h[24..32].copy_from_slice(&hi.to_le_bytes());
+        h[32..40].copy_from_slice(&(OddBitmap::words_for(lo, hi) as u64).to_le_bytes());
+        h
+    }
+
+    /// Why bytes are not a bitmap file.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum DecodeError {
+        /// Shorter than the header, or the magic is wrong.
+        NotABitmap,
+        /// A version or layout this code does not know.
+        Unsupported {
+            /// The file's version.
+            version: u32,
+            /// The file's layout.
+            layout: u32,
+        },
+        /// The words do not fit the header.
+        Bitmap(BitmapError),
+    }
+
+    impl std::fmt::Display for DecodeError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            match self {
+                Self::NotABitmap => write!(f, "not an erato bitmap file"),
+                Self::Unsupported { version, layout } => {
+                    write!(
+                        f,
+                        "unsupported bitmap file version {version}, layout {layout}"
+                    )
+                }
+                Self::Bitmap(e) => write!(f, "corrupt bitmap file: {e}"),
+            }
+        }
+    }
+
+    impl std::error::Error for DecodeError {}
+
+    /// Reads a whole bitmap file.
+    pub fn decode(bytes: &[u8]) -> Result<OddBitmap, DecodeError> {
+        if bytes.len() < HEADER_LEN || bytes[0..8] != MAGIC {
+            return Err(DecodeError::NotABitmap);
+        }
+        let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
+        let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+        let (version, layout) = (u32_at(8), u32_at(12));
+        if (version, layout) != (1, 1) {
+            return Err(DecodeError::Unsupported { version, layout });
+        }
+        let (lo, hi, count) = (u64_at(16), u64_at(24), u64_at(32));
+        let body = &bytes[HEADER_LEN..];
+        if body.len() % 8 != 0 || (body.len() / 8) as u64 != count {
+            let expected = if lo <= hi {
+                OddBitmap::words_for(lo, hi)
+            } else {
+                0
+            };
+            return Err(DecodeError::Bitmap(BitmapError::WrongLength {
+                expected,
+                found: body.len() / 8,
+            }));
+        }
+        let words = body
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .collect();
+        OddBitmap::from_words(lo, hi, words).map_err(DecodeError::Bitmap)
+    }
+
+    /// The whole file for `bitmap` (for small bitmaps and tests; erato streams large ones).
+    pub fn encode(bitmap: &OddBitmap) -> Vec<u8> {
+        let mut out = header(bitmap.lo(), bitmap.hi()).to_vec();
+        for w in bitmap.words() {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        out
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn round_trip_and_rejects() {
+            let bitmap = crate::bitmap(1000, 100_000);
+            let bytes = encode(&bitmap);
+            assert_eq!(decode(&bytes), Ok(bitmap));
+            assert_eq!(decode(b"short"), Err(DecodeError::NotABitmap));
+            assert!(matches!(
+                decode(&bytes[..bytes.len() - 8]),
+                Err(DecodeError::Bitmap(_))
+            ));
+            let mut bad = bytes.clone();
+            bad[8] = 2;
+            assert_eq!(
+                decode(&bad),
+                Err(DecodeError::Unsupported {
+                    version: 2,
+                    layout: 1
+                })
+            );
+        }
+    }
+}

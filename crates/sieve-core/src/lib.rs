@@ -50,7 +50,7 @@ mod small;
 mod wheel;
 
 pub use base_primes::SievingPrimes;
-pub use bitmap::{BitmapError, OddBitmap};
+pub use bitmap::{file as bitmap_file, BitmapError, OddBitmap};
 pub use count::{Counts, Edge};
 pub use segment::{Sieve, SieveConfig, Window};
 

@@ -1,0 +1,149 @@
+//! The ranks of a job and the few collective operations erato needs. Without the `mpi` feature there
+//! is one rank ([`Single`]); with it, [`mpi_comm::Mpi`] runs over MPI_COMM_WORLD.
+//!
+//! Every operation is called by every rank in the same order (they are collectives), and only from
+//! the thread that initialised MPI (`Threading::Funneled`): rayon worker threads never call these.
+
+/// A communicator over the ranks of one job.
+pub trait Comm {
+    /// This process's rank, `0..size()`.
+    fn rank(&self) -> usize;
+    /// Number of ranks.
+    fn size(&self) -> usize;
+    /// Gathers `mine` (the same length on every rank) to rank 0, in rank order; `None` elsewhere.
+    fn gather(&self, mine: &[u64]) -> Option<Vec<u64>>;
+    /// Gathers `mine` (rank `r` sends `counts[r]` words, and every rank knows `counts`) to rank 0, in
+    /// rank order; `None` elsewhere. The total must be below 2^31.
+    fn gather_varcount(&self, mine: &[u64], counts: &[usize]) -> Option<Vec<u64>>;
+    /// Rank 0's `flag`, on every rank.
+    fn broadcast_flag(&self, flag: bool) -> bool;
+    /// Ends the whole job at once with `code` (MPI_Abort); for errors on any rank.
+    fn abort(&self, code: i32) -> !;
+}
+
+/// The only rank of a job without MPI.
+pub struct Single;
+
+impl Comm for Single {
+    fn rank(&self) -> usize {
+        0
+    }
+    fn size(&self) -> usize {
+        1
+    }
+    fn gather(&self, mine: &[u64]) -> Option<Vec<u64>> {
+        Some(mine.to_vec())
+    }
+    fn gather_varcount(&self, mine: &[u64], counts: &[usize]) -> Option<Vec<u64>> {
+        debug_assert_eq!(counts, [mine.len()]);
+        Some(mine.to_vec())
+    }
+    fn broadcast_flag(&self, flag: bool) -> bool {
+        flag
+    }
+    fn abort(&self, code: i32) -> ! {
+        std::process::exit(code)
+    }
+}
+
+/// Environment variables that MPI launchers set in each process they start.
+const LAUNCHER_SIZE_VARS: [&str; 4] = [
+    "OMPI_COMM_WORLD_SIZE",
+    "PMI_SIZE",
+    "PMIX_SIZE",
+    "MPI_LOCALNRANKS",
+];
+
+/// The number of processes a launcher (mpirun, srun) says it started, if any.
+pub fn launcher_size() -> Option<usize> {
+    LAUNCHER_SIZE_VARS
+        .iter()
+        .find_map(|v| std::env::var(v).ok()?.trim().parse().ok())
+}
+
+#[cfg(feature = "mpi")]
+pub mod mpi_comm {
+    //! [`super::Comm`] over MPI_COMM_WORLD (rsmpi).
+
+    use mpi::datatype::PartitionMut;
+    use mpi::environment::Universe;
+    use mpi::topology::SimpleCommunicator;
+    use mpi::traits::*;
+    use mpi::Count;
+
+    /// MPI_COMM_WORLD of an initialised MPI library; finalised on drop.
+    pub struct Mpi {
+        _universe: Universe,
+        world: SimpleCommunicator,
+    }
+
+    impl Mpi {
+        /// Initialises MPI with `Threading::Funneled` (only this thread calls MPI), or `None` if MPI
+        /// was already initialised or the library cannot give that level.
+        pub fn init() -> Option<Self> {
+            let (universe, level) = mpi::initialize_with_threading(mpi::Threading::Funneled)?;
+            if level < mpi::Threading::Funneled {
+                return None;
+            }
+            let world = universe.world();
+            Some(Self {
+                _universe: universe,
+                world,
+            })
+        }
+    }
+
+    impl super::Comm for Mpi {
+        fn rank(&self) -> usize {
+            self.world.rank() as usize
+        }
+        fn size(&self) -> usize {
+            self.world.size() as usize
+        }
+        fn gather(&self, mine: &[u64]) -> Option<Vec<u64>> {
+            let root = self.world.process_at_rank(0);
+            if self.rank() == 0 {
+                let mut all = vec![0u64; mine.len() * self.size()];
+                root.gather_into_root(mine, &mut all[..]);
+                Some(all)
+            } else {
+                root.gather_into(mine);
+                None
+            }
+        }
+        fn gather_varcount(&self, mine: &[u64], counts: &[usize]) -> Option<Vec<u64>> {
+            let root = self.world.process_at_rank(0);
+            if self.rank() == 0 {
+                let total: usize = counts.iter().sum();
+                assert!(
+                    total < i32::MAX as usize,
+                    "one Gatherv carries fewer than 2^31 elements"
+                );
+                let counts: Vec<Count> = counts.iter().map(|&c| c as Count).collect();
+                let displs: Vec<Count> = counts
+                    .iter()
+                    .scan(0, |acc, &c| {
+                        let at = *acc;
+                        *acc += c;
+                        Some(at)
+                    })
+                    .collect();
+                let mut all = vec![0u64; total];
+                let mut partition = PartitionMut::new(&mut all[..], counts, &displs[..]);
+                root.gather_varcount_into_root(mine, &mut partition);
+                Some(all)
+            } else {
+                root.gather_varcount_into(mine);
+                None
+            }
+        }
+        fn broadcast_flag(&self, flag: bool) -> bool {
+            let mut value = u8::from(flag);
+            self.world.process_at_rank(0).broadcast_into(&mut value);
+            value != 0
+        }
+        fn abort(&self, code: i32) -> ! {
+            self.world.abort(code)
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! Writing results: primes one per line or as Python prints them, to stdout or to a file that only
+//! appears, complete, when the run succeeds.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// How primes are listed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// One prime per line, in decimal.
+    Lines,
+    /// Exactly `print(textwrap.fill(str(primes), 80))` in Python.
+    Python,
+}
+
+/// Where output goes: stdout, or a temporary file beside the target that is renamed onto it only by
+/// [`Sink::commit`]; dropped uncommitted, the temporary file is removed.
+pub enum Sink {
+    /// Standard output.
+    Stdout(io::Stdout),
+    /// A file being written under a temporary name.
+    File {
+        /// The open temporary file.
+        file: io::BufWriter<File>,
+        /// Its name.
+        temp: PathBuf,
+        /// The name it gets when complete.
+        target: PathBuf,
+        /// Whether it was renamed.
+        committed: bool,
+    },
+}
+
+impl Sink {
+    /// Output to stdout.
+    pub fn stdout() -> Self {
+        Sink::Stdout(io::stdout())
+    }
+
+    /// Output to `target`, written first to a temporary file in the same directory.
+    pub fn file(target: &Path) -> io::Result<Self> {
+        let name = target
+            .file_name()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
+        let mut temp_name = std::ffi::OsString::from(".");
+        temp_name.push(name);
+        temp_name.push(format!(".erato-partial-{}", std::process::id()));
+        let temp = target.with_file_name(temp_name);
+        let file = File::create(&temp)?;
+        Ok(Sink::File {
+            file: io::BufWriter::with_capacity(1 << 20, file),
+            temp,
+            target: target.to_owned(),
+            committed: false,
+        })
+    }
+
+    /// Flushes everything and, for a file, renames it onto its target.
+    pub fn commit(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Stdout(out) => out.flush(),
+            Sink::File {
+                file,
+                temp,
+                target,
+                committed,
+            } => {
+                file.flush()?;
+                file.get_ref().sync_all()?;
+                std::fs::rename(&*temp, &*target)?;
+                *committed = true;
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::Stdout(out) => out.write(buf),
+            Sink::File { file, .. } => file.write(buf),
+        }
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Sink::Stdout(out) => out.lock().write_all(buf),
+            Sink::File { file, .. } => file.write_all(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Stdout(out) => out.flush(),
+            Sink::File { file, .. } => file.flush(),
+        }
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        if let Sink::File {
+            temp,
+            committed: false,
+            ..
+        } = self
+        {
+            let _ = std::fs::remove_file(temp);
+        }
+    }
+}
+
+/// Bytes gathered before a write.
+const FLUSH_AT: usize = 1 << 20;
+
+/// Formats primes in order into a sink, in large writes.
+pub struct PrimeWriter<W: Write> {
+    out: W,
+    format: Format,
+    buf: Vec<u8>,
+    /// Python format: the prime waiting for its separator (`,` or the closing `]`).
+    pending: Option<u64>,
+    /// Python format: characters on the current line; 0 before the first token.
+    line: usize,
+    started: bool,
+}
+
+impl<W: Write> PrimeWriter<W> {
+    /// A writer in `format` to `out`.
+    pub fn new(out: W, format: Format) -> Self {
+        Self {
+            out,
+            format,
+            buf: Vec::with_capacity(FLUSH_AT + 4096),
+            pending: None,
+            line: 0,
+            started: false,
+        }
+    }
+
+    #[inline]
+    fn python_token(&mut self, prime: u64, last: bool) {
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(prime);
+        let first = !self.started;
+        self.started = true;
+        let len = digits.len() + 1 + usize::from(first); // "[" before the first, "," or "]" after
+        if self.line == 0 {
+            self.line = len;
+        } else if self.line + 1 + len <= 80 {
+            self.buf.push(b' ');
+            self.line += 1 + len;
+        } else {
+            self.buf.push(b'\n');
+            self.line = len;
+        }
+        if first {
+            self.buf.push(b'[');
+        }
+        self.buf.extend_from_slice(digits.as_bytes());
+        self.buf.push(if last { b']' } else { b',' });
+    }
+
+    /// Adds one prime (larger than every prime before it).
+    #[inline]
+    pub fn push(&mut self, prime: u64) -> io::Result<()> {
+        match self.format {
+            Format::Lines => {
+                let mut digits = itoa::Buffer::new();
+                self.buf.extend_from_slice(digits.format(prime).as_bytes());
+                self.buf.push(b'\n');
+            }
+            Format::Python => {
+                if let Some(previous) = self.pending.replace(prime) {
+                    self.python_token(previous, false);
+                }
+            }
+        }
+        if self.buf.len() >= FLUSH_AT {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    /// Adds the primes of odd-only bitmap words whose bit 0 stands for `first_odd`.
+    pub fn push_words(&mut self, first_odd: u64, words: &[u64]) -> io::Result<()> {
+        for (j, &word) in words.iter().enumerate() {
+            let mut w = word;
+            let base = first_odd + 128 * j as u64;
+            while w != 0 {
+                self.push(base + 2 * u64::from(w.trailing_zeros()))?;
+                w &= w - 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes what is left (for Python, the closing `]` and newline) and returns the sink.
+    pub fn finish(mut self) -> io::Result<W> {
+        if self.format == Format::Python {
+            match self.pending.take() {
+                Some(last) => self.python_token(last, true),
+                None => self.buf.extend_from_slice(b"[]"),
+            }
+            self.buf.push(b'\n');
+        }
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(self.out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn python(primes: &[u64]) -> String {
+        let mut w = PrimeWriter::new(Vec::new(), Format::Python);
+        for &p in primes {
+            w.push(p).unwrap();
+        }
+        String::from_utf8(w.finish().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn python_small_cases() {
+        assert_eq!(python(&[]), "[]\n");
+        assert_eq!(python(&[2]), "[2]\n");
+        assert_eq!(python(&[2, 3, 5, 7]), "[2, 3, 5, 7]\n");
+        // Lines never pass 80 characters and break between tokens.
+        let primes = sieve_core::primes(0, 1000);
+        let text = python(&primes);
+        assert!(text.lines().all(|l| l.len() <= 80));
+        assert_eq!(
+            text.replace('\n', " "),
+            format!("{primes:?}\n").replace('\n', " ")
+        );
+    }
+}
