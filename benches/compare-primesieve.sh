@@ -4,9 +4,11 @@
 # Usage: benches/compare-primesieve.sh [RUNS] [THREADS]    (defaults: 7 runs, 1 thread)
 #
 # For each case both programs run RUNS times, interleaved so that drifts in machine load hit both
-# alike; the script checks they print the same count and reports each one's median wall time and
-# the ratio erato / primesieve (below 1.0: erato is faster). Installs Debian's primesieve-bin if it
-# is missing. Shared machines are noisy: read the ratio, not the seconds.
+# alike; the script checks they print the same count (or the same list) and reports each one's
+# median wall time and the ratio erato / primesieve (below 1.0: erato is faster). Cases: counting
+# to 1e9 and 1e10 and on [1e12, 1e12 + 1e10]; listing the primes to 1e8 into a file, one per line
+# and in the seed's Python format, against `primesieve 1e8 -p > FILE`. Installs Debian's
+# primesieve-bin if it is missing. Shared machines are noisy: read the ratio, not the seconds.
 set -euo pipefail
 runs=${1:-7}
 threads=${2:-1}
@@ -56,4 +58,20 @@ for range in "1e9" "1e10" "1e12 1e12+1e10"; do
     em=$(printf '%s\n' "${e[@]}" | median)
     pm=$(printf '%s\n' "${p[@]}" | median)
     printf '%-22s %8s %12.3f %12.3f %8.2f\n' "$range" "$threads" "$em" "$pm" "$(echo "$em / $pm" | bc -l)"
+done
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+primesieve 1e8 -p -t "$threads" >"$tmp/ps.txt"
+$erato 1e8 -p -o "$tmp/e.txt" -t "$threads"
+cmp -s "$tmp/ps.txt" "$tmp/e.txt" || { echo "compare-primesieve: -p lists differ" >&2; exit 1; }
+for format in lines python; do
+    e=() p=()
+    for _ in $(seq "$runs"); do
+        e+=("$(wall $erato 1e8 -p --format "$format" -o "$tmp/e.txt" -t "$threads")")
+        p+=("$(wall sh -c "primesieve 1e8 -p -t $threads > $tmp/ps.txt")")
+    done
+    em=$(printf '%s\n' "${e[@]}" | median)
+    pm=$(printf '%s\n' "${p[@]}" | median)
+    printf '%-22s %8s %12.3f %12.3f %8.2f\n' "print 1e8 ($format)" "$threads" "$em" "$pm" "$(echo "$em / $pm" | bc -l)"
 done

@@ -62,6 +62,13 @@ struct Cli {
     /// Sieve segment size in KiB (default: half the L2 cache).
     #[arg(long, value_name = "KIB")]
     segment_size: Option<String>,
+    /// Show a progress bar on stderr (default: when stderr is a terminal and the range is longer
+    /// than 10^11; never with --quiet).
+    #[arg(long, overrides_with = "no_progress")]
+    progress: bool,
+    /// Never show a progress bar.
+    #[arg(long)]
+    no_progress: bool,
     /// Check erato against known prime counts and an independent primality test, then exit.
     #[arg(long, exclusive = true)]
     test: bool,
@@ -82,6 +89,7 @@ struct Settings {
     segment_kib: Option<usize>,
     quiet: bool,
     json: bool,
+    progress: bool,
 }
 
 fn parse_number(name: &str, text: &str) -> Result<u64, String> {
@@ -150,6 +158,11 @@ fn settings(cli: Cli) -> Result<Settings, String> {
         (false, Some(path)) => Mode::Bitmap(path),
         (false, None) => Mode::Count,
     };
+    let long_run = hi - lo >= 100_000_000_000;
+    let progress = !cli.quiet
+        && !cli.no_progress
+        && (cli.progress
+            || (long_run && !cli.json && std::io::IsTerminal::is_terminal(&std::io::stderr())));
     Ok(Settings {
         request: Request {
             lo,
@@ -162,6 +175,7 @@ fn settings(cli: Cli) -> Result<Settings, String> {
         segment_kib,
         quiet: cli.quiet,
         json: cli.json,
+        progress,
     })
 }
 
@@ -170,9 +184,15 @@ fn settings(cli: Cli) -> Result<Settings, String> {
 fn communicator() -> Result<Box<dyn Comm>, String> {
     #[cfg(feature = "mpi")]
     {
-        match driver::comm::mpi_comm::Mpi::init() {
-            Some(mpi) => Ok(Box::new(mpi)),
-            None => Err("MPI could not be initialised with Threading::Funneled".into()),
+        let mpi = driver::comm::mpi_comm::Mpi::init()
+            .ok_or("MPI could not be initialised with Threading::Funneled")?;
+        // A launcher that started n > 1 copies which each see a world of one: this binary is linked
+        // to another MPI library than the launcher's, and every copy would print its own answer.
+        match driver::comm::launcher_size() {
+            Some(n) if n > 1 && mpi.size() == 1 => Err(format!(
+                "the launcher started {n} processes but MPI reports a world of 1: erato is linked against a different MPI library than the launcher (check `mpirun --version` and rebuild)"
+            )),
+            _ => Ok(Box::new(mpi)),
         }
     }
     #[cfg(not(feature = "mpi"))]
@@ -299,7 +319,13 @@ fn main() -> ExitCode {
             comm.abort(i32::from(FAILURE));
         }
     };
-    let report = match job::run(comm.as_ref(), &engine, &settings.request) {
+    let progress = (settings.progress && rank == 0).then(|| {
+        let share = (settings.request.hi - settings.request.lo) / ranks as u64 + 1;
+        driver::progress::Progress::start(engine.progress(), share)
+    });
+    let result = job::run(comm.as_ref(), &engine, &settings.request);
+    drop(progress);
+    let report = match result {
         Ok(report) => report,
         Err(e) if job::is_broken_pipe(&e) => return ExitCode::SUCCESS,
         Err(e @ job::JobError::MemoryTooSmall { .. }) => {

@@ -115,7 +115,7 @@ fn output_file_is_complete_or_absent() {
 #[test]
 fn small_max_memory_gives_identical_output() {
     let reference = ok(&["123456", "1e6", "-p"]);
-    for memory in ["16", "100", "4K", "64K"] {
+    for memory in ["24", "100", "4K", "64K"] {
         assert_eq!(
             ok(&["123456", "1e6", "-p", "--max-memory", memory]),
             reference,
@@ -142,9 +142,9 @@ fn small_max_memory_gives_identical_output() {
         .parse()
         .unwrap();
     assert!(windows > 100, "{json}");
-    let out = erato(&["1e6", "-p", "--max-memory", "8"]);
+    let out = erato(&["1e6", "-p", "--max-memory", "16"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("minimum is 16 bytes"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("minimum is 24 bytes"));
 }
 
 #[test]

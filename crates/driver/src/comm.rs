@@ -13,8 +13,9 @@ pub trait Comm {
     /// Gathers `mine` (the same length on every rank) to rank 0, in rank order; `None` elsewhere.
     fn gather(&self, mine: &[u64]) -> Option<Vec<u64>>;
     /// Gathers `mine` (rank `r` sends `counts[r]` words, and every rank knows `counts`) to rank 0, in
-    /// rank order; `None` elsewhere. The total must be below 2^31.
-    fn gather_varcount(&self, mine: &[u64], counts: &[usize]) -> Option<Vec<u64>>;
+    /// rank order; `None` elsewhere. The total must be below 2^31. Takes `mine` by value so that a
+    /// single rank hands it over without a copy.
+    fn gather_varcount(&self, mine: Vec<u64>, counts: &[usize]) -> Option<Vec<u64>>;
     /// Rank 0's `flag`, on every rank.
     fn broadcast_flag(&self, flag: bool) -> bool;
     /// Ends the whole job at once with `code` (MPI_Abort); for errors on any rank.
@@ -34,9 +35,9 @@ impl Comm for Single {
     fn gather(&self, mine: &[u64]) -> Option<Vec<u64>> {
         Some(mine.to_vec())
     }
-    fn gather_varcount(&self, mine: &[u64], counts: &[usize]) -> Option<Vec<u64>> {
+    fn gather_varcount(&self, mine: Vec<u64>, counts: &[usize]) -> Option<Vec<u64>> {
         debug_assert_eq!(counts, [mine.len()]);
-        Some(mine.to_vec())
+        Some(mine)
     }
     fn broadcast_flag(&self, flag: bool) -> bool {
         flag
@@ -111,7 +112,7 @@ pub mod mpi_comm {
                 None
             }
         }
-        fn gather_varcount(&self, mine: &[u64], counts: &[usize]) -> Option<Vec<u64>> {
+        fn gather_varcount(&self, mine: Vec<u64>, counts: &[usize]) -> Option<Vec<u64>> {
             let root = self.world.process_at_rank(0);
             if self.rank() == 0 {
                 let total: usize = counts.iter().sum();
@@ -130,10 +131,10 @@ pub mod mpi_comm {
                     .collect();
                 let mut all = vec![0u64; total];
                 let mut partition = PartitionMut::new(&mut all[..], counts, &displs[..]);
-                root.gather_varcount_into_root(mine, &mut partition);
+                root.gather_varcount_into_root(&mine[..], &mut partition);
                 Some(all)
             } else {
-                root.gather_varcount_into(mine);
+                root.gather_varcount_into(&mine[..]);
                 None
             }
         }

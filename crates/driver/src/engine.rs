@@ -1,7 +1,8 @@
 //! The work of one rank: sieving its slice with a pool of rayon threads, each reusing one
 //! [`Sieve`].
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 use sieve_core::{Counts, Sieve, SieveConfig, SievingPrimes};
@@ -12,6 +13,8 @@ use crate::plan;
 pub struct Engine {
     pool: rayon::ThreadPool,
     sieves: Vec<Mutex<Sieve>>,
+    /// Numbers sieved so far by this rank, for a progress display.
+    done: Arc<AtomicU64>,
 }
 
 impl Engine {
@@ -24,7 +27,20 @@ impl Engine {
         let sieves = (0..threads)
             .map(|_| Mutex::new(Sieve::new(config)))
             .collect();
-        Ok(Self { pool, sieves })
+        Ok(Self {
+            pool,
+            sieves,
+            done: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// A counter of the numbers this engine has sieved, updated as each chunk completes.
+    pub fn progress(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.done)
+    }
+
+    fn chunk_done(&self, a: u64, b: u64) {
+        self.done.fetch_add(b - a + 1, Ordering::Relaxed);
     }
 
     /// Number of worker threads.
@@ -47,7 +63,11 @@ impl Engine {
         let parts: Vec<Counts> = self.pool.install(|| {
             chunks
                 .par_iter()
-                .map(|&(a, b)| self.with_sieve(|s| s.count(primes, a, b, twins)))
+                .map(|&(a, b)| {
+                    let counts = self.with_sieve(|s| s.count(primes, a, b, twins));
+                    self.chunk_done(a, b);
+                    counts
+                })
                 .collect()
         });
         parts
@@ -80,7 +100,8 @@ impl Engine {
                         slice[at..at + window.words().len()].copy_from_slice(window.words());
                         at += window.words().len();
                     });
-                })
+                });
+                self.chunk_done(a, b);
             })
         });
     }

@@ -47,7 +47,8 @@ pub struct Request {
     pub twins: bool,
     /// What to produce.
     pub mode: Mode,
-    /// Bytes rank 0 may hold for gathered windows (two windows are in flight).
+    /// Bytes rank 0 may hold for windows: its own share of one, the one being gathered and the one
+    /// being written.
     pub max_memory: usize,
 }
 
@@ -155,9 +156,10 @@ fn decode(v: &[u64]) -> Option<Counts> {
     })
 }
 
-/// The smallest `max_memory` that holds two windows of one word per rank.
+/// The smallest `max_memory` that holds the three windows rank 0 may have at once (its own share,
+/// the one being gathered, the one being written) with one word per rank.
 pub fn minimum_memory(ranks: usize) -> usize {
-    2 * 8 * ranks
+    3 * 8 * ranks
 }
 
 /// Runs `request` on this rank. Rank 0 returns the report, the other ranks `None`.
@@ -275,8 +277,9 @@ fn list(
             minimum: minimum_memory(ranks),
         });
     }
-    // Two windows in flight at rank 0; one Gatherv carries fewer than 2^31 words.
-    let window_words = (request.max_memory / 16)
+    // At most three windows' worth at rank 0 (see `minimum_memory`); one Gatherv carries fewer
+    // than 2^31 words.
+    let window_words = (request.max_memory / 24)
         .min(i32::MAX as usize - 1)
         .max(ranks) as u64;
     let window_numbers = window_words.saturating_mul(128);
@@ -344,7 +347,7 @@ fn list(
             engine.fill_words(primes, a, b, &mut mine);
         }
         let g = Instant::now();
-        let gathered = comm.gather_varcount(&mine, &counts_per_rank);
+        let gathered = comm.gather_varcount(mine, &counts_per_rank);
         gather_time += g.elapsed();
         windows += 1;
         if let (Some(words), Some(tx)) = (gathered, &sender) {

@@ -18,6 +18,7 @@ pub mod expr;
 pub mod job;
 pub mod output;
 pub mod plan;
+pub mod progress;
 pub mod selftest;
 
 /// Threads to use when none are asked for: `SLURM_CPUS_PER_TASK` inside a Slurm job, else the cores
