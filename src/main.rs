@@ -53,6 +53,10 @@ struct Cli {
     /// Print one JSON record of the run (range, counts, ranks, threads, seconds per phase).
     #[arg(long, conflicts_with = "quiet")]
     json: bool,
+    /// Also write the JSON record to FILE (written whole under a temporary name, then renamed),
+    /// leaving stdout as it would be without it.
+    #[arg(long, value_name = "FILE")]
+    json_file: Option<PathBuf>,
     /// Threads per rank (default: SLURM_CPUS_PER_TASK, else every core this process may use).
     #[arg(short, long, value_name = "N")]
     threads: Option<String>,
@@ -89,6 +93,7 @@ struct Settings {
     segment_kib: Option<usize>,
     quiet: bool,
     json: bool,
+    json_file: Option<PathBuf>,
     progress: bool,
 }
 
@@ -175,6 +180,7 @@ fn settings(cli: Cli) -> Result<Settings, String> {
         segment_kib,
         quiet: cli.quiet,
         json: cli.json,
+        json_file: cli.json_file,
         progress,
     })
 }
@@ -345,6 +351,17 @@ fn main() -> ExitCode {
     };
     let total = began.elapsed().as_secs_f64();
 
+    if let Some(path) = &settings.json_file {
+        let record = json_record(&settings, &report, total) + "\n";
+        let written = driver::output::Sink::file(path).and_then(|mut sink| {
+            sink.write_all(record.as_bytes())?;
+            sink.commit()
+        });
+        if let Err(e) = written {
+            eprintln!("erato: error: cannot write {}: {e}", path.display());
+            return ExitCode::from(FAILURE);
+        }
+    }
     let listing_to_stdout = matches!(settings.request.mode, Mode::List { output: None, .. });
     let mut out = std::io::stdout().lock();
     let c = report.counts;
