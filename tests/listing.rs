@@ -1,6 +1,18 @@
 //! Listing outputs of the binary: `-p`, `--format python`, `-o`, `--bitmap`, `--json`, windows.
 
+use std::os::unix::fs::FileTypeExt;
 use std::path::PathBuf;
+
+/// `is_char_device`, named so the assertion reads as what it checks.
+trait CharDevice {
+    fn is_char_device_like(&self) -> bool;
+}
+
+impl CharDevice for std::fs::FileType {
+    fn is_char_device_like(&self) -> bool {
+        self.is_char_device()
+    }
+}
 use std::process::{Command, Output};
 
 fn erato(args: &[&str]) -> Output {
@@ -20,8 +32,9 @@ fn ok(args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("erato-listing-{}", std::process::id()));
+/// A file in a directory of this test's own (tests run in parallel).
+fn scratch(test: &str, name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("erato-listing-{}-{test}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }
@@ -90,7 +103,7 @@ fn python_format_matches_textwrap() {
 
 #[test]
 fn output_file_is_complete_or_absent() {
-    let path = scratch("primes.txt");
+    let path = scratch("output", "primes.txt");
     let out = erato(&["1e6", "-p", "-o", path.to_str().unwrap()]);
     assert!(out.status.success());
     assert_eq!(std::fs::read(&path).unwrap(), ok(&["1e6", "-p"]));
@@ -105,8 +118,25 @@ fn output_file_is_complete_or_absent() {
             .all(|n| !n.to_string_lossy().contains("partial")),
         "{names:?}"
     );
+    // A device is written in place, never replaced by a rename (this runs as root in CI).
+    let out = erato(&["1e6", "-p", "-o", "/dev/null"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device_like(),
+        "/dev/null is still a device"
+    );
+    // A directory is refused.
+    let out = erato(&["100", "-p", "-o", std::env::temp_dir().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
     // A missing directory: an error, no file.
-    let missing = scratch("no-such-dir").join("primes.txt");
+    let missing = scratch("output", "no-such-dir").join("primes.txt");
     let out = erato(&["100", "-p", "-o", missing.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(!missing.exists());
@@ -129,7 +159,7 @@ fn small_max_memory_gives_identical_output() {
         "1K",
         "--json",
         "-o",
-        scratch("w.txt").to_str().unwrap(),
+        scratch("memory", "w.txt").to_str().unwrap(),
     ]))
     .unwrap();
     let windows: u64 = json
@@ -156,7 +186,7 @@ fn bitmap_round_trips() {
         (7, 7),
         (u64::MAX - 5000, u64::MAX),
     ] {
-        let path = scratch(&format!("bitmap-{lo}"));
+        let path = scratch("bitmap", &format!("bitmap-{lo}"));
         let json = String::from_utf8(ok(&[
             &lo.to_string(),
             &hi.to_string(),

@@ -18,6 +18,8 @@ pub trait Comm {
     fn gather_varcount(&self, mine: Vec<u64>, counts: &[usize]) -> Option<Vec<u64>>;
     /// Rank 0's `flag`, on every rank.
     fn broadcast_flag(&self, flag: bool) -> bool;
+    /// Overwrites `values` on every rank with rank 0's.
+    fn broadcast(&self, values: &mut [u64]);
     /// Ends the whole job at once with `code` (MPI_Abort); for errors on any rank.
     fn abort(&self, code: i32) -> !;
 }
@@ -42,6 +44,7 @@ impl Comm for Single {
     fn broadcast_flag(&self, flag: bool) -> bool {
         flag
     }
+    fn broadcast(&self, _values: &mut [u64]) {}
     fn abort(&self, code: i32) -> ! {
         std::process::exit(code)
     }
@@ -142,6 +145,9 @@ pub mod mpi_comm {
             let mut value = u8::from(flag);
             self.world.process_at_rank(0).broadcast_into(&mut value);
             value != 0
+        }
+        fn broadcast(&self, values: &mut [u64]) {
+            self.world.process_at_rank(0).broadcast_into(values);
         }
         fn abort(&self, code: i32) -> ! {
             self.world.abort(code)

@@ -162,6 +162,21 @@ pub fn minimum_memory(ranks: usize) -> usize {
     3 * 8 * ranks
 }
 
+/// Cuts `[lo, hi]` into one share per rank by estimated cost. Rank 0 computes the cuts and every
+/// rank takes rank 0's, so that ranks whose floating-point libraries round differently still agree.
+fn shares(comm: &dyn Comm, lo: u64, hi: u64) -> Vec<Option<(u64, u64)>> {
+    let ranks = comm.size();
+    // Each share as [present, first, last].
+    let mut flat: Vec<u64> = plan::split_by_cost(lo, hi, ranks)
+        .iter()
+        .flat_map(|s| s.map_or([0, 0, 0], |(a, b)| [1, a, b]))
+        .collect();
+    comm.broadcast(&mut flat);
+    flat.chunks_exact(3)
+        .map(|c| (c[0] == 1).then_some((c[1], c[2])))
+        .collect()
+}
+
 /// Runs `request` on this rank. Rank 0 returns the report, the other ranks `None`.
 pub fn run(
     comm: &dyn Comm,
@@ -182,7 +197,7 @@ pub fn run(
         return list(comm, engine, &primes, request, phases);
     };
     let t = Instant::now();
-    let slice = plan::split(lo, hi, ranks)[comm.rank()];
+    let slice = shares(comm, lo, hi)[comm.rank()];
     let mine = slice.map(|(a, b)| engine.count(&primes, a, b, request.twins));
     phases.sieve = t.elapsed().as_secs_f64();
     let t = Instant::now();
@@ -337,7 +352,7 @@ fn list(
             break;
         }
         let window_hi = window_lo.saturating_add(window_numbers - 1).min(hi);
-        let shares = plan::split(window_lo.max(lo), window_hi, ranks);
+        let shares = shares(comm, window_lo.max(lo), window_hi);
         let counts_per_rank: Vec<usize> = shares
             .iter()
             .map(|s| s.map_or(0, |(a, b)| words_from_aligned(a, b)))

@@ -19,6 +19,9 @@ pub enum Format {
 pub enum Sink {
     /// Standard output.
     Stdout(io::Stdout),
+    /// An existing file that is not a regular file (`/dev/null`, a FIFO): written in place, since
+    /// renaming onto it would replace the device or pipe.
+    Special(io::BufWriter<File>),
     /// A file being written under a temporary name.
     File {
         /// The open temporary file.
@@ -38,8 +41,21 @@ impl Sink {
         Sink::Stdout(io::stdout())
     }
 
-    /// Output to `target`, written first to a temporary file in the same directory.
+    /// Output to `target`, written first to a temporary file in the same directory; a target that
+    /// exists and is not a regular file is written directly.
     pub fn file(target: &Path) -> io::Result<Self> {
+        if let Ok(meta) = std::fs::metadata(target) {
+            if !meta.is_file() {
+                if meta.is_dir() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("{} is a directory", target.display()),
+                    ));
+                }
+                let file = std::fs::OpenOptions::new().write(true).open(target)?;
+                return Ok(Sink::Special(io::BufWriter::with_capacity(1 << 20, file)));
+            }
+        }
         let name = target
             .file_name()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
@@ -60,6 +76,7 @@ impl Sink {
     pub fn commit(&mut self) -> io::Result<()> {
         match self {
             Sink::Stdout(out) => out.flush(),
+            Sink::Special(file) => file.flush(),
             Sink::File {
                 file,
                 temp,
@@ -80,18 +97,21 @@ impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Sink::Stdout(out) => out.write(buf),
+            Sink::Special(file) => file.write(buf),
             Sink::File { file, .. } => file.write(buf),
         }
     }
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         match self {
             Sink::Stdout(out) => out.lock().write_all(buf),
+            Sink::Special(file) => file.write_all(buf),
             Sink::File { file, .. } => file.write_all(buf),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Sink::Stdout(out) => out.flush(),
+            Sink::Special(file) => file.flush(),
             Sink::File { file, .. } => file.flush(),
         }
     }
