@@ -242,7 +242,10 @@ fn main() -> ExitCode {
     let comm = match communicator() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("erato: error: {e}");
+            // Without a working communicator every copy gets here: only the launcher's rank 0 says so.
+            if driver::comm::launcher_rank().unwrap_or(0) == 0 {
+                eprintln!("erato: error: {e}");
+            }
             return ExitCode::from(USAGE);
         }
     };
