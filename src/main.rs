@@ -26,7 +26,7 @@ const FAILURE: u8 = 1;
 #[command(name = "erato", version, about, long_about = None)]
 struct Cli {
     /// START, or STOP if it is the only number.
-    #[arg(value_name = "START", required_unless_present = "test")]
+    #[arg(value_name = "START", required_unless_present_any = ["test", "stress_test"])]
     first: Option<String>,
     /// STOP (the last number of the range, included).
     #[arg(value_name = "STOP")]
@@ -76,6 +76,12 @@ struct Cli {
     /// Check erato against known prime counts and an independent primality test, then exit.
     #[arg(long, exclusive = true)]
     test: bool,
+    /// Check random intervals all over [0, 2^64) against Miller-Rabin for SECONDS, then exit.
+    #[arg(long, value_name = "SECONDS", conflicts_with_all = ["first", "test"])]
+    stress_test: Option<String>,
+    /// The random seed of --stress-test (default: from the clock; printed either way).
+    #[arg(long, value_name = "N", requires = "stress_test")]
+    seed: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -262,6 +268,33 @@ fn main() -> ExitCode {
         eprintln!("erato: internal error{at}: {info}");
         std::process::abort();
     }));
+    // SIGINT, SIGTERM or SIGHUP: remove any output still being written and end with 128 + the
+    // signal. Under a launcher the other ranks then stop too (mpirun and srun end a job when one of
+    // its processes exits with an error, and forward a Ctrl-C to every rank).
+    let mut signals = match signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ]) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("erato: error: cannot handle signals: {e}");
+            return ExitCode::from(FAILURE);
+        }
+    };
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            driver::output::remove_partial_files();
+            let name = signal_hook::low_level::signal_name(signal).unwrap_or("a signal");
+            let at = if ranks > 1 {
+                format!(" on rank {rank}")
+            } else {
+                String::new()
+            };
+            eprintln!("erato: stopped by {name}{at}; partial output removed");
+            std::process::exit(128 + signal);
+        }
+    });
     // Every rank parses the same arguments and reaches the same verdict; rank 0 reports it.
     let say = |message: &str| {
         if rank == 0 {
@@ -298,6 +331,49 @@ fn main() -> ExitCode {
             }
         };
         return match driver::selftest::run(&engine, &mut std::io::stdout()) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(FAILURE),
+            Err(e) => {
+                eprintln!("erato: error: {e}");
+                ExitCode::from(FAILURE)
+            }
+        };
+    }
+    if let Some(text) = &cli.stress_test {
+        let seconds = match parse_count("--stress-test", text, 1 << 30) {
+            Ok(s) => s as f64,
+            Err(e) => {
+                say(&e);
+                return ExitCode::from(USAGE);
+            }
+        };
+        let seed = match cli
+            .seed
+            .as_deref()
+            .map(|t| parse_number("--seed", t))
+            .transpose()
+        {
+            Ok(seed) => seed.unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_nanos() as u64)
+            }),
+            Err(e) => {
+                say(&e);
+                return ExitCode::from(USAGE);
+            }
+        };
+        let engine = match driver::engine::Engine::new(
+            driver::default_threads(),
+            driver::cache::detect(None),
+        ) {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("erato: error: cannot start threads: {e}");
+                return ExitCode::from(FAILURE);
+            }
+        };
+        return match driver::selftest::stress(&engine, seconds, seed, &mut std::io::stdout()) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(FAILURE),
             Err(e) => {

@@ -156,3 +156,163 @@ fn only_rank_0_prints_and_errors_end_the_job() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The pids of erato processes whose parent is `parent`, waiting (at most 20 s) for `count`.
+fn children(parent: u32, count: usize) -> Vec<u32> {
+    let began = std::time::Instant::now();
+    loop {
+        let out = Command::new("pgrep")
+            .args(["-P", &parent.to_string(), "erato"])
+            .output()
+            .unwrap();
+        let pids: Vec<u32> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect();
+        if pids.len() >= count {
+            return pids;
+        }
+        assert!(
+            began.elapsed() < std::time::Duration::from_secs(20),
+            "ranks did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+fn mpirun_child(ranks: usize, args: &[&str]) -> std::process::Child {
+    Command::new("mpirun")
+        .args([
+            "-n",
+            &ranks.to_string(),
+            "--oversubscribe",
+            "--bind-to",
+            "none",
+            "--mca",
+            "pml",
+            "ob1",
+            "--mca",
+            "btl",
+            "self,vader,tcp",
+        ])
+        .arg(ERATO)
+        .args(args)
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("mpirun runs")
+}
+
+/// Waits for a child at most `secs` seconds; kills it and fails if it is still running.
+fn wait_bounded(mut child: std::process::Child, secs: u64) -> std::process::ExitStatus {
+    let began = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if began.elapsed() > std::time::Duration::from_secs(secs) {
+            let _ = child.kill();
+            panic!("the job did not end within {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_killed_rank_ends_the_job() {
+    let job = mpirun_child(3, &["1e13", "-t", "1"]);
+    let ranks = children(job.id(), 3);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(Command::new("kill")
+        .args(["-KILL", &ranks[1].to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let status = wait_bounded(job, 30);
+    assert!(!status.success(), "a job that lost a rank must fail");
+    assert!(
+        children_alive(&ranks).is_empty(),
+        "ranks left running: {:?}",
+        children_alive(&ranks)
+    );
+}
+
+/// Those of `pids` still running (not exited, not zombies) after up to 10 s of waiting.
+fn children_alive(pids: &[u32]) -> Vec<u32> {
+    let running = |p: &u32| {
+        std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|stat| {
+            // The state follows the parenthesised command name.
+            stat.rsplit(')')
+                .next()
+                .and_then(|rest| rest.split_whitespace().next())
+                .is_some_and(|state| state != "Z" && state != "X")
+        })
+    };
+    let began = std::time::Instant::now();
+    loop {
+        let alive: Vec<u32> = pids.iter().copied().filter(running).collect();
+        if alive.is_empty() || began.elapsed() > std::time::Duration::from_secs(10) {
+            return alive;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn sigterm_to_rank_0_stops_all_and_removes_output() {
+    let dir = scratch("sigterm");
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = dir.join("primes.txt");
+    let job = mpirun_child(
+        2,
+        &["1e12", "-p", "-o", target.to_str().unwrap(), "-t", "1"],
+    );
+    let ranks = children(job.id(), 2);
+    // Rank 0 is the one that opened the output: wait until it exists.
+    let began = std::time::Instant::now();
+    while std::fs::read_dir(&dir).unwrap().next().is_none() {
+        assert!(began.elapsed() < std::time::Duration::from_secs(20));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let rank0 = ranks.iter().copied().find(|p| {
+        std::fs::read(format!("/proc/{p}/environ")).is_ok_and(|env| {
+            env.split(|&b| b == 0)
+                .any(|v| v == b"OMPI_COMM_WORLD_RANK=0")
+        })
+    });
+    let rank0 = rank0.expect("rank 0's pid");
+    assert!(Command::new("kill")
+        .args(["-TERM", &rank0.to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let status = wait_bounded(job, 30);
+    assert!(!status.success());
+    assert!(children_alive(&ranks).is_empty());
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        0,
+        "partial output left behind"
+    );
+}
+
+/// Under mpirun, erato's stdout is a pipe to mpirun, which stays open; it is mpirun that finds the
+/// reader gone. OpenMPI 4.1 then aborts the job (and crashes on its way out, status 139), sending
+/// SIGTERM to the ranks. What erato controls: the job ends at once and no rank is left behind.
+/// (Run alone, a closed pipe is a quiet success: tests/hardening.rs.)
+#[test]
+fn closed_pipe_under_mpirun_ends_the_job() {
+    let mut job = mpirun_child(2, &["1e11", "-p", "-t", "1"]);
+    let ranks = children(job.id(), 2);
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(job.stdout.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    assert_eq!(first, "2\n");
+    wait_bounded(job, 30);
+    assert!(children_alive(&ranks).is_empty(), "ranks left running");
+}

@@ -59,11 +59,18 @@ const LAUNCHER_SIZE_VARS: [&str; 4] = [
 ];
 
 /// Environment variables that MPI launchers set to each process's rank.
-const LAUNCHER_RANK_VARS: [&str; 4] = ["OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK", "SLURM_PROCID"];
+const LAUNCHER_RANK_VARS: [&str; 4] = [
+    "OMPI_COMM_WORLD_RANK",
+    "PMI_RANK",
+    "PMIX_RANK",
+    "SLURM_PROCID",
+];
 
 /// This process's rank according to its launcher, if it was started by one.
 pub fn launcher_rank() -> Option<usize> {
-    LAUNCHER_RANK_VARS.iter().find_map(|v| std::env::var(v).ok()?.trim().parse().ok())
+    LAUNCHER_RANK_VARS
+        .iter()
+        .find_map(|v| std::env::var(v).ok()?.trim().parse().ok())
 }
 
 /// The number of processes a launcher (mpirun, srun) says it started, if any.

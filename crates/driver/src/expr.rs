@@ -316,3 +316,60 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The exact value of an expression as checked 128-bit arithmetic sees it.
+    fn expected(v: Option<u128>) -> Result<u64, ExprError> {
+        match v {
+            None => Err(ExprError::Overflow),
+            Some(v) => u64::try_from(v).map_err(|_| ExprError::TooLarge),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// Any text at all: an answer or an error, never a panic.
+        #[test]
+        fn never_panics(text in "\\\\PC{0,40}") {
+            let _ = parse_u64(&text);
+        }
+
+        /// Text made of the grammar's own characters: still never a panic.
+        #[test]
+        fn never_panics_on_near_misses(text in "[0-9eE.^+*()_ -]{0,30}") {
+            let _ = parse_u64(&text);
+        }
+
+        #[test]
+        fn integers_read_back(v in any::<u64>()) {
+            prop_assert_eq!(parse_u64(&v.to_string()), Ok(v));
+        }
+
+        #[test]
+        fn sums_products_powers(a in 0u64..1_000_000_000_000, b in 0u64..1_000_000, e in 0u32..70) {
+            let (a128, b128) = (u128::from(a), u128::from(b));
+            prop_assert_eq!(parse_u64(&format!("{a}+{b}")), expected(Some(a128 + b128)));
+            prop_assert_eq!(parse_u64(&format!("{a} * {b}")), expected(Some(a128 * b128)));
+            let sub = parse_u64(&format!("{a}-{b}"));
+            if a >= b { prop_assert_eq!(sub, Ok(a - b)); } else { prop_assert_eq!(sub, Err(ExprError::Negative)); }
+            let pow = parse_u64(&format!("{b}^{e}"));
+            let want = b128.checked_pow(e);
+            match want {
+                Some(v) if v <= u128::from(u64::MAX) => prop_assert_eq!(pow, Ok(v as u64)),
+                // Beyond u64: TooLarge while it fits 128 bits (i128 here), Overflow past that.
+                _ => prop_assert!(matches!(pow, Err(ExprError::TooLarge | ExprError::Overflow)), "{b}^{e}: {pow:?}"),
+            }
+        }
+
+        #[test]
+        fn scientific_notation(m in 0u64..100_000, k in 0u32..25) {
+            let want = u128::from(m).checked_mul(10u128.pow(k));
+            prop_assert_eq!(parse_u64(&format!("{m}e{k}")), expected(want));
+        }
+    }
+}

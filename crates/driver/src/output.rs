@@ -4,6 +4,22 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Temporary files being written, so that a signal can remove them before the process ends.
+static PARTIAL: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn partial_files() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    PARTIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes every temporary output file still being written (for signal handlers; output renamed
+/// onto its target is complete and stays).
+pub fn remove_partial_files() {
+    for path in partial_files().drain(..) {
+        let _ = std::fs::remove_file(path);
+    }
+}
 
 /// How primes are listed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +80,7 @@ impl Sink {
         temp_name.push(format!(".erato-partial-{}", std::process::id()));
         let temp = target.with_file_name(temp_name);
         let file = File::create(&temp)?;
+        partial_files().push(temp.clone());
         Ok(Sink::File {
             file: io::BufWriter::with_capacity(1 << 20, file),
             temp,
@@ -87,6 +104,7 @@ impl Sink {
                 file.get_ref().sync_all()?;
                 std::fs::rename(&*temp, &*target)?;
                 *committed = true;
+                partial_files().retain(|p| p != temp);
                 Ok(())
             }
         }
@@ -125,7 +143,8 @@ impl Drop for Sink {
             ..
         } = self
         {
-            let _ = std::fs::remove_file(temp);
+            let _ = std::fs::remove_file(&*temp);
+            partial_files().retain(|p| p != temp);
         }
     }
 }
