@@ -26,10 +26,10 @@ const FAILURE: u8 = 1;
 #[command(name = "erato", version, about, long_about = None)]
 struct Cli {
     /// START, or STOP if it is the only number.
-    #[arg(value_name = "START", required_unless_present_any = ["test", "stress_test"])]
+    #[arg(value_name = "START", required_unless_present_any = ["test", "stress_test"], allow_negative_numbers = true)]
     first: Option<String>,
     /// STOP (the last number of the range, included).
-    #[arg(value_name = "STOP")]
+    #[arg(value_name = "STOP", allow_negative_numbers = true)]
     second: Option<String>,
     /// Print only the number(s), one per line.
     #[arg(short, long)]
@@ -57,6 +57,10 @@ struct Cli {
     /// leaving stdout as it would be without it.
     #[arg(long, value_name = "FILE")]
     json_file: Option<PathBuf>,
+    /// Record progress of a count in FILE and resume from it: rerun the same command after a crash
+    /// or a kill (any number of ranks and threads) to finish the remaining work.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["print", "bitmap"])]
+    checkpoint: Option<PathBuf>,
     /// Threads per rank (default: SLURM_CPUS_PER_TASK, else every core this process may use).
     #[arg(short, long, value_name = "N")]
     threads: Option<String>,
@@ -180,6 +184,7 @@ fn settings(cli: Cli) -> Result<Settings, String> {
             hi,
             twins: cli.twins,
             mode,
+            checkpoint: cli.checkpoint,
             max_memory,
         },
         threads,
@@ -310,11 +315,18 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
+            // clap's message may run over several lines before its usage block: join them.
             let rendered = e.render().to_string();
-            let first = rendered.lines().next().unwrap_or("invalid arguments");
+            let message: Vec<&str> = rendered
+                .lines()
+                .take_while(|l| !l.starts_with("Usage:"))
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            let message = message.join(" ");
             say(&format!(
                 "{} (see erato --help)",
-                first.strip_prefix("error: ").unwrap_or(first)
+                message.strip_prefix("error: ").unwrap_or(&message)
             ));
             return ExitCode::from(USAGE);
         }
@@ -414,6 +426,16 @@ fn main() -> ExitCode {
         Ok(report) => report,
         Err(e) if job::is_broken_pipe(&e) => return ExitCode::SUCCESS,
         Err(e @ job::JobError::MemoryTooSmall { .. }) => {
+            say(&e.to_string());
+            return ExitCode::from(USAGE);
+        }
+        Err(job::JobError::CheckpointRefusedByRank0) => return ExitCode::from(USAGE),
+        Err(
+            e @ job::JobError::Checkpoint(
+                driver::checkpoint::CheckpointError::Mismatch(..)
+                | driver::checkpoint::CheckpointError::Corrupt(..),
+            ),
+        ) => {
             say(&e.to_string());
             return ExitCode::from(USAGE);
         }

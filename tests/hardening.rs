@@ -151,3 +151,66 @@ fn stress_test_runs_and_agrees() {
         "{text}"
     );
 }
+
+/// Done units recorded in a checkpoint file.
+fn done_units(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .map_or(0, |t| t.lines().filter(|l| l.starts_with("done ")).count())
+}
+
+#[test]
+fn checkpoint_survives_a_kill_and_resumes_exactly() {
+    let dir = scratch("checkpoint");
+    let file = dir.join("count.checkpoint");
+    let file_arg = file.to_str().unwrap();
+    let mut child = Command::new(ERATO)
+        .args(["1e11", "--twins", "-q", "--checkpoint", file_arg, "-t", "2"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once some, but not all, of the 93 units are recorded.
+    let began = Instant::now();
+    while done_units(&file) < 5 {
+        assert!(
+            began.elapsed() < Duration::from_secs(60),
+            "no progress recorded"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to clean up, the checkpoint must still be whole
+    child.wait().unwrap();
+    let recorded = done_units(&file);
+    assert!((5..93).contains(&recorded), "{recorded} units recorded");
+    // Resume with another thread count: exactly the published counts.
+    let out = Command::new(ERATO)
+        .args(["1e11", "--twins", "-q", "--checkpoint", file_arg, "-t", "1"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "4118054813\n224376048\n"
+    );
+    assert_eq!(done_units(&file), 93);
+    // A checkpoint of another run is refused with a clear message.
+    for args in [["2e11", "--twins"], ["1e11", "-q"]] {
+        let out = Command::new(ERATO)
+            .args(args)
+            .args(["--checkpoint", file_arg])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("written for another run"), "{err}");
+    }
+    std::fs::write(&file, "not a checkpoint").unwrap();
+    let out = Command::new(ERATO)
+        .args(["1e11", "--twins", "--checkpoint", file_arg])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

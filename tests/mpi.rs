@@ -316,3 +316,55 @@ fn closed_pipe_under_mpirun_ends_the_job() {
     wait_bounded(job, 30);
     assert!(children_alive(&ranks).is_empty(), "ranks left running");
 }
+
+#[test]
+fn checkpoint_resumes_with_other_ranks() {
+    let dir = scratch("checkpoint");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("count.checkpoint");
+    let file_arg = file.to_str().unwrap();
+    // Begin alone, stop after a few units, finish with three ranks.
+    let mut child = Command::new(ERATO)
+        .args([
+            "1e12",
+            "1e12+5e10",
+            "--twins",
+            "-q",
+            "--checkpoint",
+            file_arg,
+            "-t",
+            "1",
+        ])
+        .spawn()
+        .unwrap();
+    let began = std::time::Instant::now();
+    while std::fs::read_to_string(&file).map_or(0, |t| t.matches("\ndone ").count()) < 3 {
+        assert!(
+            began.elapsed() < std::time::Duration::from_secs(60),
+            "no progress recorded"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let resumed = mpirun(
+        3,
+        &[
+            "1e12",
+            "1e12+5e10",
+            "--twins",
+            "-q",
+            "--checkpoint",
+            file_arg,
+            "-t",
+            "1",
+        ],
+    );
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    let uninterrupted = alone(&["1e12", "1e12+5e10", "--twins", "-q"]);
+    assert_eq!(resumed.stdout, uninterrupted.stdout);
+}

@@ -78,6 +78,25 @@ impl Engine {
 }
 
 impl Engine {
+    /// Counts each of `ranges` (one thread each, in parallel), returning their counts in order.
+    pub fn count_each(
+        &self,
+        primes: &SievingPrimes,
+        ranges: &[(u64, u64)],
+        twins: bool,
+    ) -> Vec<Counts> {
+        self.pool.install(|| {
+            ranges
+                .par_iter()
+                .map(|&(a, b)| {
+                    let counts = self.with_sieve(|s| s.count(primes, a, b, twins));
+                    self.chunk_done(a, b);
+                    counts
+                })
+                .collect()
+        })
+    }
+
     /// Fills `out` with the odd-only bitmap words of `[lo, hi]` as the sieve lays them out from
     /// `lo` rounded down to a multiple of 128 (bits of numbers below `lo` are zero), on all threads.
     /// `out` must hold exactly [`words_from_aligned`]`(lo, hi)` words.

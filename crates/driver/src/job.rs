@@ -47,6 +47,8 @@ pub struct Request {
     pub twins: bool,
     /// What to produce.
     pub mode: Mode,
+    /// Record progress in this file and resume from it (count mode).
+    pub checkpoint: Option<PathBuf>,
     /// Bytes rank 0 may hold for windows: its own share of one, the one being gathered and the one
     /// being written.
     pub max_memory: usize,
@@ -90,6 +92,10 @@ pub enum JobError {
     },
     /// Creating or writing the output failed.
     Io(io::Error),
+    /// The checkpoint cannot be used or written.
+    Checkpoint(crate::checkpoint::CheckpointError),
+    /// Rank 0 refused the checkpoint; it reports why.
+    CheckpointRefusedByRank0,
 }
 
 impl std::fmt::Display for JobError {
@@ -102,6 +108,8 @@ impl std::fmt::Display for JobError {
                 )
             }
             Self::Io(e) => write!(f, "{e}"),
+            Self::Checkpoint(e) => write!(f, "{e}"),
+            Self::CheckpointRefusedByRank0 => write!(f, "rank 0 refused the checkpoint"),
         }
     }
 }
@@ -196,6 +204,9 @@ pub fn run(
     let Mode::Count = request.mode else {
         return list(comm, engine, &primes, request, phases);
     };
+    if let Some(path) = &request.checkpoint {
+        return count_with_checkpoint(comm, engine, &primes, request, path, phases);
+    }
     let t = Instant::now();
     let slice = shares(comm, lo, hi)[comm.rank()];
     let mine = slice.map(|(a, b)| engine.count(&primes, a, b, request.twins));
@@ -216,6 +227,86 @@ pub fn run(
             phases,
             windows: 0,
         }
+    }))
+}
+
+/// Counting in rounds of checkpoint units (see [`crate::checkpoint`]).
+fn count_with_checkpoint(
+    comm: &dyn Comm,
+    engine: &Engine,
+    primes: &SievingPrimes,
+    request: &Request,
+    path: &std::path::Path,
+    mut phases: Phases,
+) -> Result<Option<Report>, JobError> {
+    use crate::checkpoint::{units, Checkpoint};
+    let (lo, hi) = (request.lo, request.hi);
+    let (ranks, rank) = (comm.size(), comm.rank());
+    let all = units(lo, hi);
+    // Rank 0 reads the file; every rank learns whether it may go on and which units are done.
+    let mut checkpoint = None;
+    let mut verdict = Ok(());
+    if rank == 0 {
+        match Checkpoint::open(path, lo, hi, request.twins) {
+            Ok(cp) => checkpoint = Some(cp),
+            Err(e) => verdict = Err(JobError::Checkpoint(e)),
+        }
+    }
+    if !comm.broadcast_flag(verdict.is_ok()) {
+        verdict?;
+        return Err(JobError::CheckpointRefusedByRank0);
+    }
+    let mut done = vec![0u64; all.len().div_ceil(64)];
+    if let Some(cp) = &checkpoint {
+        for (unit, word) in (0..all.len())
+            .filter(|&u| cp.is_done(u))
+            .map(|u| (u, u / 64))
+        {
+            done[word] |= 1 << (unit % 64);
+        }
+    }
+    comm.broadcast(&mut done);
+    let pending: Vec<usize> = (0..all.len())
+        .filter(|&u| done[u / 64] >> (u % 64) & 1 == 0)
+        .collect();
+
+    let t = Instant::now();
+    let mut gather_time = Duration::ZERO;
+    // Each round gives every thread of every rank about two units, then saves.
+    let round = (2 * ranks * engine.threads()).max(1);
+    for batch in pending.chunks(round) {
+        let share = |r: usize| &batch[r * batch.len() / ranks..(r + 1) * batch.len() / ranks];
+        let mine: Vec<(u64, u64)> = share(rank).iter().map(|&u| all[u]).collect();
+        let counts = engine.count_each(primes, &mine, request.twins);
+        let encoded: Vec<u64> = share(rank)
+            .iter()
+            .zip(&counts)
+            .flat_map(|(&u, c)| std::iter::once(u as u64).chain(encode(Some(c))))
+            .collect();
+        let sizes: Vec<usize> = (0..ranks)
+            .map(|r| share(r).len() * (1 + COUNTS_LEN))
+            .collect();
+        let g = Instant::now();
+        let gathered = comm.gather_varcount(encoded, &sizes);
+        gather_time += g.elapsed();
+        if let (Some(words), Some(cp)) = (gathered, checkpoint.as_mut()) {
+            for record in words.chunks_exact(1 + COUNTS_LEN) {
+                cp.record(
+                    record[0] as usize,
+                    decode(&record[1..]).expect("a unit's counts"),
+                );
+            }
+            cp.save().map_err(JobError::Checkpoint)?;
+        }
+    }
+    phases.sieve = t.elapsed().as_secs_f64();
+    phases.reduce = gather_time.as_secs_f64();
+    Ok(checkpoint.map(|cp| Report {
+        counts: cp.total().expect("every unit is done"),
+        ranks,
+        threads: engine.threads(),
+        phases,
+        windows: 0,
     }))
 }
 
@@ -305,7 +396,12 @@ fn list(
     let mut sender = None;
     if comm.rank() == 0 {
         let sink = |path: &Option<PathBuf>| match path {
-            Some(p) => Sink::file(p).map_err(JobError::Io),
+            Some(p) => Sink::file(p).map_err(|e| {
+                JobError::Io(io::Error::new(
+                    e.kind(),
+                    format!("cannot write {}: {e}", p.display()),
+                ))
+            }),
             None => Ok(Sink::stdout()),
         };
         let writer = match &request.mode {

@@ -12,6 +12,7 @@
 //! ```
 
 pub mod cache;
+pub mod checkpoint;
 pub mod comm;
 pub mod engine;
 pub mod expr;
