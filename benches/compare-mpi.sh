@@ -17,16 +17,8 @@ erato=target/release/erato
 mpi=(mpirun -n 2 --bind-to none --mca pml ob1 --mca mpi_yield_when_idle 1)
 one=(mpirun -n 1 --bind-to none --mca pml ob1)
 
-wall() {
-    local t0 t1
-    t0=$(date +%s.%N)
-    "$@" >/dev/null
-    t1=$(date +%s.%N)
-    echo "$t1 - $t0" | bc -l
-}
-median() {
-    sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
+# shellcheck source=benches/lib.sh
+source benches/lib.sh
 
 [ "$("${mpi[@]}" $erato "${range[@]}" -q -t 1)" = "$($erato "${range[@]}" -q -t 2)" ] || { echo "counts differ" >&2; exit 1; }
 t_one=() threads=() ranks=()

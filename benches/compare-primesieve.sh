@@ -25,18 +25,8 @@ fi
 cargo build --release --quiet
 erato=target/release/erato
 
-# Wall seconds of one command, its stdout discarded.
-wall() {
-    local t0 t1
-    t0=$(date +%s.%N)
-    "$@" >/dev/null
-    t1=$(date +%s.%N)
-    echo "$t1 - $t0" | bc -l
-}
-
-median() {
-    sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
+# shellcheck source=benches/lib.sh
+source benches/lib.sh
 
 printf '%-22s %8s %12s %12s %8s\n' "case" "threads" "erato s" "primesieve s" "ratio"
 for range in "1e9" "1e10" "1e12 1e12+1e10"; do

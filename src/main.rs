@@ -249,6 +249,29 @@ fn json_record(s: &Settings, report: &job::Report, total: f64) -> String {
     )
 }
 
+/// Runs a self-check (`--test`, `--stress-test`) on all cores, printing to stdout: status 0 if it
+/// passed, 1 if not.
+fn self_check(
+    check: impl FnOnce(&driver::engine::Engine, &mut dyn Write) -> std::io::Result<bool>,
+) -> ExitCode {
+    let engine =
+        match driver::engine::Engine::new(driver::default_threads(), driver::cache::detect(None)) {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("erato: error: cannot start threads: {e}");
+                return ExitCode::from(FAILURE);
+            }
+        };
+    match check(&engine, &mut std::io::stdout()) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(FAILURE),
+        Err(e) => {
+            eprintln!("erato: error: {e}");
+            ExitCode::from(FAILURE)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let comm = match communicator() {
         Ok(c) => c,
@@ -332,24 +355,7 @@ fn main() -> ExitCode {
         }
     };
     if cli.test {
-        let engine = match driver::engine::Engine::new(
-            driver::default_threads(),
-            driver::cache::detect(None),
-        ) {
-            Ok(e) => e,
-            Err(e) => {
-                eprintln!("erato: error: cannot start threads: {e}");
-                return ExitCode::from(FAILURE);
-            }
-        };
-        return match driver::selftest::run(&engine, &mut std::io::stdout()) {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::from(FAILURE),
-            Err(e) => {
-                eprintln!("erato: error: {e}");
-                ExitCode::from(FAILURE)
-            }
-        };
+        return self_check(|engine, out| driver::selftest::run(engine, out));
     }
     if let Some(text) = &cli.stress_test {
         let seconds = match parse_count("--stress-test", text, 1 << 30) {
@@ -375,24 +381,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(USAGE);
             }
         };
-        let engine = match driver::engine::Engine::new(
-            driver::default_threads(),
-            driver::cache::detect(None),
-        ) {
-            Ok(e) => e,
-            Err(e) => {
-                eprintln!("erato: error: cannot start threads: {e}");
-                return ExitCode::from(FAILURE);
-            }
-        };
-        return match driver::selftest::stress(&engine, seconds, seed, &mut std::io::stdout()) {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::from(FAILURE),
-            Err(e) => {
-                eprintln!("erato: error: {e}");
-                ExitCode::from(FAILURE)
-            }
-        };
+        return self_check(|engine, out| driver::selftest::stress(engine, seconds, seed, out));
     }
     let settings = match settings(cli) {
         Ok(s) => s,

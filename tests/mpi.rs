@@ -11,11 +11,13 @@ fn alone(args: &[&str]) -> Output {
     Command::new(ERATO).args(args).output().expect("erato runs")
 }
 
-/// `erato args` under `mpirun -n ranks`, bounded by `timeout` so a hang fails instead of blocking.
-fn mpirun(ranks: usize, args: &[&str]) -> Output {
-    Command::new("timeout")
+/// `PREFIX mpirun -n ranks ... erato args`, with the settings this machine needs (root, 2 cores).
+fn launch(prefix: &[&str], ranks: usize, args: &[&str]) -> Command {
+    let (program, before) = prefix.split_first().expect("a program");
+    let mut command = Command::new(program);
+    command
+        .args(before)
         .args([
-            "120",
             "mpirun",
             "-n",
             &ranks.to_string(),
@@ -37,7 +39,13 @@ fn mpirun(ranks: usize, args: &[&str]) -> Output {
         .arg(ERATO)
         .args(args)
         .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+    command
+}
+
+/// `erato args` under `mpirun -n ranks`, bounded by `timeout` so a hang fails instead of blocking.
+fn mpirun(ranks: usize, args: &[&str]) -> Output {
+    launch(&["timeout", "120"], ranks, args)
         .output()
         .expect("mpirun runs (OpenMPI installed?)")
 }
@@ -180,29 +188,13 @@ fn children(parent: u32, count: usize) -> Vec<u32> {
     }
 }
 
+/// `mpirun -n ranks erato args` started in the background, its output piped.
 fn mpirun_child(ranks: usize, args: &[&str]) -> std::process::Child {
-    Command::new("mpirun")
-        .args([
-            "-n",
-            &ranks.to_string(),
-            "--oversubscribe",
-            "--bind-to",
-            "none",
-            "--mca",
-            "pml",
-            "ob1",
-            "--mca",
-            "btl",
-            "self,vader,tcp",
-        ])
-        .arg(ERATO)
-        .args(args)
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+    let mut command = launch(&["env"], ranks, args);
+    command
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("mpirun runs")
+        .stderr(std::process::Stdio::piped());
+    command.spawn().expect("mpirun runs")
 }
 
 /// Waits for a child at most `secs` seconds; kills it and fails if it is still running.

@@ -60,17 +60,7 @@ impl Engine {
     /// Counts primes (and twin pairs if `twins`) in `[lo, hi]` on all threads.
     pub fn count(&self, primes: &SievingPrimes, lo: u64, hi: u64, twins: bool) -> Counts {
         let chunks = plan::chunks(lo, hi, self.threads());
-        let parts: Vec<Counts> = self.pool.install(|| {
-            chunks
-                .par_iter()
-                .map(|&(a, b)| {
-                    let counts = self.with_sieve(|s| s.count(primes, a, b, twins));
-                    self.chunk_done(a, b);
-                    counts
-                })
-                .collect()
-        });
-        parts
+        self.count_each(primes, &chunks, twins)
             .into_iter()
             .reduce(Counts::combine)
             .expect("at least one chunk")
@@ -78,7 +68,7 @@ impl Engine {
 }
 
 impl Engine {
-    /// Counts each of `ranges` (one thread each, in parallel), returning their counts in order.
+    /// Counts each of `ranges` (one thread each, taken dynamically), returning their counts in order.
     pub fn count_each(
         &self,
         primes: &SievingPrimes,

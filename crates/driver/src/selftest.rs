@@ -25,20 +25,7 @@ pub fn run(engine: &Engine, out: &mut dyn std::io::Write) -> std::io::Result<boo
                 }
             )
         };
-    // shared/reference/prime-counts.md
-    let table: [(u64, u64, u64); 10] = [
-        (10, 4, 2),
-        (100, 25, 8),
-        (1_000, 168, 35),
-        (10_000, 1_229, 205),
-        (100_000, 9_592, 1_224),
-        (1_000_000, 78_498, 8_169),
-        (10_000_000, 664_579, 58_980),
-        (100_000_000, 5_761_455, 440_312),
-        (1_000_000_000, 50_847_534, 3_424_506),
-        (10_000_000_000, 455_052_511, 27_412_679),
-    ];
-    for (x, pi, twins) in table {
+    for (x, pi, twins) in oracle::PUBLISHED_COUNTS {
         let c = engine.count(&SievingPrimes::for_hi(x), 0, x, true);
         check(format!("[0, {x}]"), (c.primes, c.twins), (pi, twins), out)?;
     }

@@ -62,14 +62,7 @@ pub fn count_primes(lo: u64, hi: u64) -> u64 {
 /// Counts of primes and, if `twins`, twin-prime pairs in `[lo, hi]` (`lo <= hi`), on one thread.
 pub fn count(lo: u64, hi: u64, twins: bool) -> Counts {
     if lo > hi {
-        return Counts {
-            lo,
-            hi,
-            primes: 0,
-            twins: 0,
-            first: None,
-            last: None,
-        };
+        return Counts::empty(lo, hi);
     }
     Sieve::new(SieveConfig::default()).count(&SievingPrimes::for_hi(hi), lo, hi, twins)
 }

@@ -3,6 +3,21 @@
 //! [`plain_sieve`] is the textbook sieve of Eratosthenes over a byte per number; [`is_prime`] is a
 //! deterministic Miller–Rabin test valid for every `u64`. Neither shares code with the segmented sieve.
 
+/// Published counts `(x, pi(x), twin pairs <= x)` for `x = 10^1 ..= 10^10` (OEIS A006880 and
+/// A007508; also in the project's shared/reference/prime-counts.md).
+pub const PUBLISHED_COUNTS: [(u64, u64, u64); 10] = [
+    (10, 4, 2),
+    (100, 25, 8),
+    (1_000, 168, 35),
+    (10_000, 1_229, 205),
+    (100_000, 9_592, 1_224),
+    (1_000_000, 78_498, 8_169),
+    (10_000_000, 664_579, 58_980),
+    (100_000_000, 5_761_455, 440_312),
+    (1_000_000_000, 50_847_534, 3_424_506),
+    (10_000_000_000, 455_052_511, 27_412_679),
+];
+
 /// Primes `<= n` by the textbook sieve (one byte per number); for small `n` only.
 pub fn plain_sieve(n: u64) -> Vec<u64> {
     let n = usize::try_from(n).expect("plain_sieve is for small n");

@@ -75,20 +75,7 @@ fn check_interval(config: SieveConfig, sieving: &SievingPrimes, lo: u64, hi: u64
 
 #[test]
 fn known_counts_up_to_1e10() {
-    // (x, pi(x), twin pairs <= x) from shared/reference/prime-counts.md.
-    let table: [(u64, u64, u64); 10] = [
-        (10, 4, 2),
-        (100, 25, 8),
-        (1_000, 168, 35),
-        (10_000, 1_229, 205),
-        (100_000, 9_592, 1_224),
-        (1_000_000, 78_498, 8_169),
-        (10_000_000, 664_579, 58_980),
-        (100_000_000, 5_761_455, 440_312),
-        (1_000_000_000, 50_847_534, 3_424_506),
-        (10_000_000_000, 455_052_511, 27_412_679),
-    ];
-    for (x, pi, twins) in table {
+    for (x, pi, twins) in sieve_core::oracle::PUBLISHED_COUNTS {
         let counts = sieve_core::count(0, x, true);
         assert_eq!((counts.primes, counts.twins), (pi, twins), "x = {x}");
     }
