@@ -109,6 +109,67 @@ fn full_filesystem_leaves_no_file() {
 }
 
 #[test]
+fn read_only_directory_is_a_clear_error() {
+    let dir = scratch("read-only");
+    // As root, permissions do not stop writes: only a read-only mount does (root on Linux, as in CI).
+    let mounted = Command::new("mount")
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            "ro,size=1m",
+            "tmpfs",
+            dir.to_str().unwrap(),
+        ])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("read_only_directory_is_a_clear_error: cannot mount here");
+        return;
+    }
+    let target = dir.join("primes.txt");
+    let out = Command::new(ERATO)
+        .args(["1e6", "-p", "-o", target.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let _ = Command::new("umount").arg(&dir).status();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("Read-only file system") && err.contains("primes.txt"),
+        "{err}"
+    );
+}
+
+/// A build without MPI, started as several copies by a launcher (here: the variables mpirun sets),
+/// refuses once instead of printing the answer N times.
+#[test]
+#[cfg(not(feature = "mpi"))]
+fn non_mpi_build_under_a_launcher_refuses() {
+    for rank in ["0", "1"] {
+        let out = Command::new(ERATO)
+            .arg("1e6")
+            .env("OMPI_COMM_WORLD_SIZE", "3")
+            .env("OMPI_COMM_WORLD_RANK", rank)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(out.stdout.is_empty());
+        let err = String::from_utf8_lossy(&out.stderr);
+        if rank == "0" {
+            assert!(
+                err.contains("built without MPI support") && err.contains("3 copies"),
+                "{err}"
+            );
+        } else {
+            assert!(err.is_empty(), "only rank 0 speaks: {err}");
+        }
+    }
+}
+
+#[test]
 fn closed_pipe_is_quiet_success() {
     for format in ["lines", "python"] {
         let mut child = Command::new(ERATO)
