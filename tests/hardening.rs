@@ -38,7 +38,7 @@ fn signals_remove_partial_output() {
     for (signal, status) in [("TERM", 143), ("INT", 130), ("HUP", 129)] {
         let dir = scratch(&format!("signal-{signal}"));
         let target = dir.join("primes.txt");
-        let mut child = Command::new(ERATO)
+        let child = Command::new(ERATO)
             .args(["1e12", "-p", "-o", target.to_str().unwrap()])
             .stderr(Stdio::piped())
             .spawn()
@@ -75,65 +75,50 @@ fn dev_full_is_a_clear_error() {
     assert!(!err.contains("panicked"), "{err}");
 }
 
-#[test]
-fn full_filesystem_leaves_no_file() {
-    let dir = scratch("tmpfs");
-    // A 2 MiB tmpfs, when this process may mount one (root on Linux, as in CI); else not testable.
-    let mounted = Command::new("mount")
-        .args([
-            "-t",
-            "tmpfs",
-            "-o",
-            "size=2m",
-            "tmpfs",
-            dir.to_str().unwrap(),
-        ])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !mounted {
-        eprintln!("full_filesystem_leaves_no_file: cannot mount a tmpfs here; /dev/full is tested instead");
-        return;
+/// Runs `erato N -p -o FILE` into a fresh tmpfs mounted with `options`, and returns its output and
+/// the names left in that file system; `None` where this process may not mount (it needs root on
+/// Linux, as in CI; as root, a read-only mount is the only way to refuse a write).
+fn listing_onto_tmpfs(
+    test: &str,
+    options: &str,
+    n: &str,
+) -> Option<(std::process::Output, Vec<String>)> {
+    let dir = scratch(test);
+    let mut mount = Command::new("mount");
+    mount
+        .args(["-t", "tmpfs", "-o", options, "tmpfs", dir.to_str().unwrap()])
+        .stderr(Stdio::null());
+    if !mount.status().is_ok_and(|s| s.success()) {
+        eprintln!("{test}: cannot mount a tmpfs here; not tested");
+        return None;
     }
     let target = dir.join("primes.txt");
     let out = Command::new(ERATO)
-        .args(["1e7", "-p", "-o", target.to_str().unwrap()])
+        .args([n, "-p", "-o", target.to_str().unwrap()])
         .output()
         .unwrap();
     let left = entries(&dir);
     let _ = Command::new("umount").arg(&dir).status();
+    Some((out, left))
+}
+
+#[test]
+fn full_filesystem_leaves_no_file() {
+    let Some((out, left)) = listing_onto_tmpfs("tmpfs", "size=2m", "1e7") else {
+        return;
+    };
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("No space left"), "{err}");
     assert_eq!(left, Vec::<String>::new(), "a full disk left files behind");
 }
 
 #[test]
 fn read_only_directory_is_a_clear_error() {
-    let dir = scratch("read-only");
-    // As root, permissions do not stop writes: only a read-only mount does (root on Linux, as in CI).
-    let mounted = Command::new("mount")
-        .args([
-            "-t",
-            "tmpfs",
-            "-o",
-            "ro,size=1m",
-            "tmpfs",
-            dir.to_str().unwrap(),
-        ])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !mounted {
-        eprintln!("read_only_directory_is_a_clear_error: cannot mount here");
+    let Some((out, left)) = listing_onto_tmpfs("read-only", "ro,size=1m", "1e6") else {
         return;
-    }
-    let target = dir.join("primes.txt");
-    let out = Command::new(ERATO)
-        .args(["1e6", "-p", "-o", target.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let _ = Command::new("umount").arg(&dir).status();
+    };
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -141,6 +126,7 @@ fn read_only_directory_is_a_clear_error() {
         err.contains("Read-only file system") && err.contains("primes.txt"),
         "{err}"
     );
+    assert_eq!(left, Vec::<String>::new());
 }
 
 /// A build without MPI, started as several copies by a launcher (here: the variables mpirun sets),

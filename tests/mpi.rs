@@ -50,6 +50,17 @@ fn mpirun(ranks: usize, args: &[&str]) -> Output {
         .expect("mpirun runs (OpenMPI installed?)")
 }
 
+/// [`mpirun`] that must succeed; on failure the message shows what erato said.
+fn mpirun_ok(ranks: usize, args: &[&str]) -> Output {
+    let out = mpirun(ranks, args);
+    assert!(
+        out.status.success(),
+        "mpirun -n {ranks} erato {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("erato-mpi-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -64,12 +75,7 @@ fn same_stdout(args: &[&str]) {
         String::from_utf8_lossy(&want.stderr)
     );
     for ranks in [1, 2, 3] {
-        let got = mpirun(ranks, args);
-        assert!(
-            got.status.success(),
-            "mpirun -n {ranks} erato {args:?}: {}",
-            String::from_utf8_lossy(&got.stderr)
-        );
+        let got = mpirun_ok(ranks, args);
         assert!(
             got.stdout == want.stdout,
             "mpirun -n {ranks} erato {args:?}: output differs"
@@ -127,7 +133,7 @@ fn bitmap_files_are_identical() {
     let want = std::fs::read(&reference).unwrap();
     for ranks in [1, 2, 3] {
         let path = scratch(&format!("ranks-{ranks}.bin"));
-        let out = mpirun(
+        mpirun_ok(
             ranks,
             &[
                 "999",
@@ -137,11 +143,6 @@ fn bitmap_files_are_identical() {
                 "--max-memory",
                 "1K",
             ],
-        );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
         );
         assert!(std::fs::read(&path).unwrap() == want, "{ranks} ranks");
     }
@@ -339,7 +340,7 @@ fn checkpoint_resumes_with_other_ranks() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    let resumed = mpirun(
+    let resumed = mpirun_ok(
         3,
         &[
             "1e12",
@@ -351,11 +352,6 @@ fn checkpoint_resumes_with_other_ranks() {
             "-t",
             "1",
         ],
-    );
-    assert!(
-        resumed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&resumed.stderr)
     );
     let uninterrupted = alone(&["1e12", "1e12+5e10", "--twins", "-q"]);
     assert_eq!(resumed.stdout, uninterrupted.stdout);
