@@ -134,25 +134,39 @@ fn read_only_directory_is_a_clear_error() {
 #[test]
 #[cfg(not(feature = "mpi"))]
 fn non_mpi_build_under_a_launcher_refuses() {
-    for rank in ["0", "1"] {
-        let out = Command::new(ERATO)
-            .arg("1e6")
-            .env("OMPI_COMM_WORLD_SIZE", "3")
-            .env("OMPI_COMM_WORLD_RANK", rank)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2));
-        assert!(out.stdout.is_empty());
-        let err = String::from_utf8_lossy(&out.stderr);
-        if rank == "0" {
-            assert!(
-                err.contains("built without MPI support") && err.contains("3 copies"),
-                "{err}"
-            );
-        } else {
-            assert!(err.is_empty(), "only rank 0 speaks: {err}");
+    // mpirun's variables, then srun's (inside a step; the batch script itself has neither).
+    for (size_var, rank_var) in [
+        ("OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK"),
+        ("SLURM_STEP_NUM_TASKS", "SLURM_PROCID"),
+    ] {
+        for rank in ["0", "1"] {
+            let out = Command::new(ERATO)
+                .arg("1e6")
+                .env(size_var, "3")
+                .env(rank_var, rank)
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(2));
+            assert!(out.stdout.is_empty());
+            let err = String::from_utf8_lossy(&out.stderr);
+            if rank == "0" {
+                assert!(
+                    err.contains("built without MPI support") && err.contains("3 copies"),
+                    "{err}"
+                );
+            } else {
+                assert!(err.is_empty(), "only rank 0 speaks: {err}");
+            }
         }
     }
+    // In the batch script itself (SLURM_NTASKS but no step), one process: it runs.
+    let out = Command::new(ERATO)
+        .args(["1e6", "-q"])
+        .env("SLURM_NTASKS", "2")
+        .env("SLURM_PROCID", "0")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
 }
 
 #[test]

@@ -50,11 +50,14 @@ impl Comm for Single {
     }
 }
 
-/// Environment variables that MPI launchers set in each process they start.
-const LAUNCHER_SIZE_VARS: [&str; 4] = [
+/// Environment variables that launchers set to the number of processes they started: mpirun
+/// (OpenMPI), PMI launchers (MPICH's hydra), and srun, whose step tasks see SLURM_STEP_NUM_TASKS
+/// (unlike SLURM_NTASKS it is absent from the batch script itself, where erato is one process).
+const LAUNCHER_SIZE_VARS: [&str; 5] = [
     "OMPI_COMM_WORLD_SIZE",
     "PMI_SIZE",
     "PMIX_SIZE",
+    "SLURM_STEP_NUM_TASKS",
     "MPI_LOCALNRANKS",
 ];
 
