@@ -61,6 +61,18 @@ fn mpirun_ok(ranks: usize, args: &[&str]) -> Output {
     out
 }
 
+/// Polls `done` every 20 ms until it holds; fails with `what` after `secs` seconds.
+fn wait_until(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
+    let began = std::time::Instant::now();
+    while !done() {
+        assert!(
+            began.elapsed() < std::time::Duration::from_secs(secs),
+            "timed out waiting: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("erato-mpi-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -264,11 +276,9 @@ fn sigterm_to_rank_0_stops_all_and_removes_output() {
     );
     let ranks = children(job.id(), 2);
     // Rank 0 is the one that opened the output: wait until it exists.
-    let began = std::time::Instant::now();
-    while std::fs::read_dir(&dir).unwrap().next().is_none() {
-        assert!(began.elapsed() < std::time::Duration::from_secs(20));
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_until("rank 0 opening its output", 20, || {
+        std::fs::read_dir(&dir).unwrap().next().is_some()
+    });
     let rank0 = ranks.iter().copied().find(|p| {
         std::fs::read(format!("/proc/{p}/environ")).is_ok_and(|env| {
             env.split(|&b| b == 0)
@@ -317,42 +327,23 @@ fn checkpoint_resumes_with_other_ranks() {
     let file = dir.join("count.checkpoint");
     let file_arg = file.to_str().unwrap();
     // Begin alone, stop after a few units, finish with three ranks.
-    let mut child = Command::new(ERATO)
-        .args([
-            "1e12",
-            "1e12+5e10",
-            "--twins",
-            "-q",
-            "--checkpoint",
-            file_arg,
-            "-t",
-            "1",
-        ])
-        .spawn()
-        .unwrap();
-    let began = std::time::Instant::now();
-    while std::fs::read_to_string(&file).map_or(0, |t| t.matches("\ndone ").count()) < 3 {
-        assert!(
-            began.elapsed() < std::time::Duration::from_secs(60),
-            "no progress recorded"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let args = [
+        "1e12",
+        "1e12+5e10",
+        "--twins",
+        "-q",
+        "--checkpoint",
+        file_arg,
+        "-t",
+        "1",
+    ];
+    let mut child = Command::new(ERATO).args(args).spawn().unwrap();
+    wait_until("checkpointed units", 60, || {
+        std::fs::read_to_string(&file).map_or(0, |t| t.matches("\ndone ").count()) >= 3
+    });
     child.kill().unwrap();
     child.wait().unwrap();
-    let resumed = mpirun_ok(
-        3,
-        &[
-            "1e12",
-            "1e12+5e10",
-            "--twins",
-            "-q",
-            "--checkpoint",
-            file_arg,
-            "-t",
-            "1",
-        ],
-    );
+    let resumed = mpirun_ok(3, &args);
     let uninterrupted = alone(&["1e12", "1e12+5e10", "--twins", "-q"]);
     assert_eq!(resumed.stdout, uninterrupted.stdout);
 }

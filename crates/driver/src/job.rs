@@ -350,10 +350,11 @@ impl Writer {
             Writer::Bitmap {
                 mut sink, carry, ..
             } => {
-                // The shifted stream may end one word early: the carry is the last word if the
-                // bitmap needs it.
-                let written = sink_words(lo, hi, carry.is_some());
-                if let (Some(last), true) = (carry, written) {
+                // The shifted stream has written one word fewer than it read: the carry is the
+                // bitmap's last word unless the shift dropped a whole word of padding.
+                let shifted_out_a_word =
+                    sieve_core::OddBitmap::words_for(lo, hi) < words_from_aligned(lo, hi);
+                if let (Some(last), false) = (carry, shifted_out_a_word) {
                     sink.write_all(&last.to_le_bytes())?;
                 }
                 sink
@@ -361,11 +362,6 @@ impl Writer {
         };
         sink.commit()
     }
-}
-
-/// Whether the final carry of a shifted bitmap stream is a word of the bitmap.
-fn sink_words(lo: u64, hi: u64, has_carry: bool) -> bool {
-    has_carry && sieve_core::OddBitmap::words_for(lo, hi) == words_from_aligned(lo, hi)
 }
 
 fn list(
@@ -462,14 +458,13 @@ fn list(
         gather_time += g.elapsed();
         windows += 1;
         if let (Some(words), Some(tx)) = (gathered, &sender) {
-            let part = window_counts(window_lo.max(lo), window_hi, &words);
+            let part = Counts::of_words(window_lo.max(lo), window_hi, &words);
             counts = Some(match counts {
                 Some(c) => c.combine(part),
                 None => part,
             });
-            if tx.send((window_lo, words)).is_err() {
-                // The writer ended early; the next broadcast tells every rank.
-            }
+            // If the writer has ended early, the send fails and the next broadcast stops every rank.
+            let _ = tx.send((window_lo, words));
         }
         if window_hi == hi {
             break;
@@ -495,37 +490,4 @@ fn list(
         phases,
         windows,
     }))
-}
-
-/// Counts of `[a, b]` from its gathered words (laid out from `a & !127`).
-fn window_counts(a: u64, b: u64, words: &[u64]) -> Counts {
-    let first = a & !127;
-    let bit = |n: u64| {
-        let i = ((n - first) / 2) as usize;
-        words[i / 64] >> (i % 64) & 1 == 1
-    };
-    let first_odd = a | 1;
-    let last_odd = if b % 2 == 1 { b } else { b - 1 };
-    let has_odd = first_odd <= b;
-    let mut twins = 0;
-    let mut carry = 0;
-    for &w in words {
-        twins += u64::from((w & (w >> 1)).count_ones()) + (carry & w & 1);
-        carry = w >> 63;
-    }
-    Counts {
-        lo: a,
-        hi: b,
-        primes: u64::from(a <= 2 && 2 <= b)
-            + words.iter().map(|w| u64::from(w.count_ones())).sum::<u64>(),
-        twins,
-        first: has_odd.then(|| sieve_core::Edge {
-            odd: first_odd,
-            prime: bit(first_odd),
-        }),
-        last: has_odd.then(|| sieve_core::Edge {
-            odd: last_odd,
-            prime: bit(last_odd),
-        }),
-    }
 }

@@ -22,12 +22,19 @@ pub fn min_chunk(hi: u64) -> u64 {
 pub fn split(lo: u64, hi: u64, parts: usize) -> Vec<Option<(u64, u64)>> {
     assert!(lo <= hi && parts > 0);
     let width = u128::from(hi - lo) + 1;
-    let mut cuts = Vec::with_capacity(parts + 1);
-    cuts.push(u128::from(lo));
-    for i in 1..parts {
-        let at = u128::from(lo) + width * i as u128 / parts as u128;
-        // Round down to a multiple of 128, but never below the previous cut or lo.
-        let aligned = u128::from(align(at as u64)).max(*cuts.last().expect("non-empty"));
+    pieces(
+        lo,
+        hi,
+        (1..parts).map(|i| (u128::from(lo) + width * i as u128 / parts as u128) as u64),
+    )
+}
+
+/// The pieces of `[lo, hi]` cut near `targets` (increasing): each cut rounded down to a multiple of
+/// 128 but never below the one before (or `lo`); a piece between equal cuts is empty (`None`).
+fn pieces(lo: u64, hi: u64, targets: impl Iterator<Item = u64>) -> Vec<Option<(u64, u64)>> {
+    let mut cuts = vec![u128::from(lo)];
+    for at in targets {
+        let aligned = u128::from(align(at.clamp(lo, hi))).max(*cuts.last().expect("non-empty"));
         cuts.push(aligned);
     }
     cuts.push(u128::from(hi) + 1);
@@ -65,23 +72,16 @@ pub fn split_by_cost(lo: u64, hi: u64, parts: usize) -> Vec<Option<(u64, u64)>> 
         cumulative.push(last + cost_density(a + (i as f64 + 0.5) * step) * step);
     }
     let total = cumulative[SAMPLES];
-    let mut cuts = Vec::with_capacity(parts + 1);
-    cuts.push(u128::from(lo));
-    for k in 1..parts {
+    let targets = (1..parts).map(|k| {
         let target = total * k as f64 / parts as f64;
         let i = cumulative
             .partition_point(|&c| c < target)
             .clamp(1, SAMPLES);
         let within = (target - cumulative[i - 1])
             / (cumulative[i] - cumulative[i - 1]).max(f64::MIN_POSITIVE);
-        let at = (a + (i as f64 - 1.0 + within.clamp(0.0, 1.0)) * step).clamp(a, b - 1.0) as u64;
-        let aligned = u128::from(align(at.clamp(lo, hi))).max(*cuts.last().expect("non-empty"));
-        cuts.push(aligned);
-    }
-    cuts.push(u128::from(hi) + 1);
-    cuts.windows(2)
-        .map(|w| (w[0] < w[1]).then(|| (w[0] as u64, (w[1] - 1) as u64)))
-        .collect()
+        (a + (i as f64 - 1.0 + within.clamp(0.0, 1.0)) * step).clamp(a, b - 1.0) as u64
+    });
+    pieces(lo, hi, targets)
 }
 
 /// Cuts a rank's slice into chunks for `threads` threads: enough chunks (about 16 per thread) that

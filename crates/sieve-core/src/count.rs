@@ -47,6 +47,15 @@ impl Counts {
         }
     }
 
+    /// Counts of `[lo, hi]` (primes, twin pairs and edges) from its odd-only words as the sieve lays
+    /// them out: bit `i` stands for `(lo & !127) + 1 + 2i`, and bits of numbers outside `[lo, hi]`
+    /// are zero (the words of [`crate::Sieve::for_each_window`]'s windows, concatenated).
+    pub fn of_words(lo: u64, hi: u64, words: &[u64]) -> Counts {
+        let mut tally = Tally::new(lo, hi, true);
+        tally.add((lo & !127) + 1, words);
+        tally.counts
+    }
+
     /// The counts of the union of `self` = `[a, m - 1]` and `next` = `[m, b]`.
     ///
     /// # Panics
@@ -91,9 +100,38 @@ impl Tally {
         }
     }
 
-    /// Adds a window's words (bits outside the interval already cleared); consecutive calls must cover
-    /// consecutive odd numbers.
-    pub(crate) fn add(&mut self, words: &[u64]) {
+    /// Adds a window's words, bit 0 standing for `first_odd` (bits outside the interval already
+    /// cleared); consecutive calls must cover consecutive odd numbers.
+    pub(crate) fn add(&mut self, first_odd: u64, words: &[u64]) {
+        self.add_counts(words);
+        self.note_edges(first_odd, words);
+    }
+
+    /// Records whether the interval's first and last odd numbers are prime, when they fall in these
+    /// words.
+    fn note_edges(&mut self, first_odd: u64, words: &[u64]) {
+        let (lo, hi) = (self.counts.lo, self.counts.hi);
+        if lo | 1 > hi {
+            return; // no odd number in the interval
+        }
+        let edge = |odd: u64| {
+            let i = odd.checked_sub(first_odd)? / 2;
+            let word = words.get((i / 64) as usize)?;
+            Some(Edge {
+                odd,
+                prime: word >> (i % 64) & 1 == 1,
+            })
+        };
+        let last = if hi % 2 == 1 { hi } else { hi - 1 };
+        if let Some(e) = edge(lo | 1) {
+            self.counts.first = Some(e);
+        }
+        if let Some(e) = edge(last) {
+            self.counts.last = Some(e);
+        }
+    }
+
+    fn add_counts(&mut self, words: &[u64]) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2")
             && std::arch::is_x86_feature_detected!("popcnt")

@@ -5,7 +5,7 @@ use bitvec::prelude::*;
 
 use crate::bitmap::{odd_count, OddBitmap};
 use crate::bucket::Buckets;
-use crate::count::{Counts, Edge, Tally};
+use crate::count::{Counts, Tally};
 use crate::presieve::PreSieve;
 use crate::small::{self, WheelPrime};
 use crate::wheel::first_multiple;
@@ -172,21 +172,19 @@ impl Sieve {
         let mut next_prime = 0;
         let seg_words = seg_bits / 64;
         let span = 2 * seg_bits as u64;
-        let words_of = |k: u64| {
-            (total_bits - k * seg_bits as u64)
-                .min(seg_bits as u64)
-                .div_ceil(64) as usize
-        };
-        self.presieve.fill(&mut self.buffer[..words_of(0)], start);
+        // Bits of segment k (all but the last are full).
+        let bits_of = |k: u64| (total_bits - k * seg_bits as u64).min(seg_bits as u64) as usize;
+        self.presieve
+            .fill(&mut self.buffer[..bits_of(0).div_ceil(64)], start);
 
         for k in 0..segments {
             let seg_lo = start + k * span;
-            let nbits = (total_bits - k * seg_bits as u64).min(seg_bits as u64) as usize;
+            let nbits = bits_of(k);
             let nwords = nbits.div_ceil(64);
             let seg_last = seg_lo + (2 * nbits as u64 - 1); // last odd number of the segment, <= hi
             if k + 1 < segments {
                 // The next segment goes into the slack now, so turns may run into it.
-                let next_words = words_of(k + 1);
+                let next_words = bits_of(k + 1).div_ceil(64);
                 self.presieve.fill(
                     &mut self.buffer[seg_words..seg_words + next_words],
                     seg_lo + span,
@@ -248,7 +246,7 @@ impl Sieve {
             });
             if k + 1 < segments {
                 self.buffer
-                    .copy_within(seg_words..seg_words + words_of(k + 1), 0);
+                    .copy_within(seg_words..seg_words + bits_of(k + 1).div_ceil(64), 0);
                 small::advance(&mut self.small, seg_bits);
                 small::advance(&mut self.medium, seg_bits);
             }
@@ -259,36 +257,10 @@ impl Sieve {
     /// returned `twins` is 0 but the edges are still filled, so the result still combines.
     pub fn count(&mut self, primes: &SievingPrimes, lo: u64, hi: u64, twins: bool) -> Counts {
         let mut tally = Tally::new(lo, hi, twins);
-        let mut first_window = true;
-        let mut edges = (None, None);
         self.for_each_window(primes, lo, hi, |window| {
-            tally.add(window.words);
-            if first_window {
-                first_window = false;
-                let first = lo | 1;
-                if first <= hi {
-                    let bit = ((first - window.first_odd) / 2) as usize;
-                    edges.0 = Some(Edge {
-                        odd: first,
-                        prime: window.words.view_bits::<Lsb0>()[bit],
-                    });
-                }
-            }
-            let last = if hi % 2 == 1 { hi } else { hi.wrapping_sub(1) };
-            if last >= lo && last >= window.first_odd {
-                let bit = ((last - window.first_odd) / 2) as usize;
-                if bit < 64 * window.words.len() {
-                    edges.1 = Some(Edge {
-                        odd: last,
-                        prime: window.words.view_bits::<Lsb0>()[bit],
-                    });
-                }
-            }
+            tally.add(window.first_odd, window.words)
         });
-        let mut counts = tally.counts;
-        counts.first = edges.0;
-        counts.last = edges.1;
-        counts
+        tally.counts
     }
 
     /// Calls `f` with every prime in `[lo, hi]`, in increasing order (2 included when in range).
