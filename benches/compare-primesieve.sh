@@ -1,67 +1,121 @@
 #!/usr/bin/env bash
-# Side-by-side speed of erato against primesieve, the fastest sieve there is.
+# Side-by-side speed and memory of erato against primesieve 12.15, the fastest sieve there is.
 #
-# Usage: benches/compare-primesieve.sh [RUNS] [THREADS]    (defaults: 7 runs, 1 thread)
+# Usage: benches/compare-primesieve.sh [RUNS] [THREADS] [CASES]
+#   RUNS     paired runs per case (default 5); the medians are compared
+#   THREADS  threads for both programs (default 1)
+#   CASES    which cases: `count` (the six counting ranges), `print` (listing to 1e8), or `all`
+#            (default count)
 #
-# For each case both programs run RUNS times, interleaved so that drifts in machine load hit both
-# alike; the script checks they print the same count (or the same list) and reports each one's
-# median wall time and the ratio erato / primesieve (below 1.0: erato is faster). Cases: counting
-# to 1e9 and 1e10 and on [1e12, 1e12 + 1e10]; listing the primes to 1e8 into a file, one per line
-# and in the seed's Python format, against `primesieve 1e8 -p > FILE`. Installs Debian's
-# primesieve-bin if it is missing. Shared machines are noisy: read the ratio, not the seconds.
+# For each case both programs run RUNS times, interleaved (erato, primesieve, erato, ...) so that
+# drifts in machine load hit both alike. The script first checks that they print the same count
+# (or the same list), then reports each one's median wall time and peak resident memory, and the
+# ratios erato / primesieve (below 1.0: erato is faster or smaller). Shared machines are noisy:
+# read the ratio, not the seconds.
+#
+# primesieve 12.15 is built from ../shared/anchors/primesieve-12.15.tar.gz into target/anchors
+# when it is missing (cmake and g++, installed through apt as root); Debian's primesieve 11
+# (primesieve-bin) is used only when that cannot be done, and the script says so.
 set -euo pipefail
-runs=${1:-7}
+runs=${1:-5}
 threads=${2:-1}
+cases=${3:-count}
 cd "$(dirname "$0")/.."
 
-if ! command -v primesieve >/dev/null; then
-    if [ "$(id -u)" = 0 ]; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq primesieve-bin >/dev/null
-    else
-        echo "compare-primesieve: primesieve is missing; install Debian's primesieve-bin" >&2
-        exit 1
+apt_install() {
+    [ "$(id -u)" = 0 ] || return 1
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+[ -x /usr/bin/time ] || apt_install time || { echo "compare-primesieve: needs GNU time (/usr/bin/time)" >&2; exit 1; }
+
+ps=target/anchors/ps-build/primesieve
+tarball=../shared/anchors/primesieve-12.15.tar.gz
+if [ ! -x "$ps" ] && [ -f "$tarball" ]; then
+    { command -v cmake >/dev/null && command -v g++ >/dev/null; } || apt_install cmake g++ || true
+    if command -v cmake >/dev/null; then
+        echo "building primesieve 12.15 from $tarball" >&2
+        mkdir -p target/anchors
+        tar xzf "$tarball" -C target/anchors
+        cmake -S target/anchors/primesieve-12.15 -B target/anchors/ps-build \
+            -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF >/dev/null
+        cmake --build target/anchors/ps-build -j"$(nproc)" >/dev/null
     fi
 fi
+if [ ! -x "$ps" ]; then
+    command -v primesieve >/dev/null || apt_install primesieve-bin \
+        || { echo "compare-primesieve: no primesieve to compare with" >&2; exit 1; }
+    ps=$(command -v primesieve)
+    echo "compare-primesieve: primesieve 12.15 could not be built; using $("$ps" --version | head -1)" >&2
+fi
+
 cargo build --release --quiet
 erato=target/release/erato
 
 # shellcheck source=benches/lib.sh
 source benches/lib.sh
 
-printf '%-22s %8s %12s %12s %8s\n' "case" "threads" "erato s" "primesieve s" "ratio"
-for range in "1e9" "1e10" "1e12 1e12+1e10"; do
-    # shellcheck disable=SC2086 # the range is two words on purpose
-    mine=$($erato $range -q -t "$threads")
-    # shellcheck disable=SC2086
-    theirs=$(primesieve $range -c -q -t "$threads")
-    if [ "$mine" != "$theirs" ]; then
-        echo "compare-primesieve: counts differ for $range: erato $mine, primesieve $theirs" >&2
-        exit 1
-    fi
-    e=() p=()
-    for _ in $(seq "$runs"); do
-        # shellcheck disable=SC2086
-        e+=("$(wall $erato $range -q -t "$threads")")
-        # shellcheck disable=SC2086
-        p+=("$(wall primesieve $range -c -q -t "$threads")")
-    done
-    em=$(printf '%s\n' "${e[@]}" | median)
-    pm=$(printf '%s\n' "${p[@]}" | median)
-    printf '%-22s %8s %12.3f %12.3f %8.2f\n' "$range" "$threads" "$em" "$pm" "$(echo "$em / $pm" | bc -l)"
-done
+cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
+cache() { cat "/sys/devices/system/cpu/cpu0/cache/index$1/size" 2>/dev/null || echo "?"; }
+echo "CPU: $cpu; L1d $(cache 0), L2 $(cache 2), L3 $(cache 3) (per cpu0); $(nproc) cores"
+echo "primesieve: $("$ps" --version | head -1) ($ps); erato: $($erato --version 2>/dev/null || echo erato)"
+echo "runs: $runs paired, interleaved; threads: $threads"
+echo
+
+# Wall seconds and peak resident KiB of one command (stdout discarded), as "SECONDS KIB".
+measure() {
+    /usr/bin/time -f '%e %M' -o "$tmp/time" "$@" >/dev/null
+    cat "$tmp/time"
+}
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-primesieve 1e8 -p -t "$threads" >"$tmp/ps.txt"
-$erato 1e8 -p -o "$tmp/e.txt" -t "$threads"
-cmp -s "$tmp/ps.txt" "$tmp/e.txt" || { echo "compare-primesieve: -p lists differ" >&2; exit 1; }
-for format in lines python; do
-    e=() p=()
-    for _ in $(seq "$runs"); do
-        e+=("$(wall $erato 1e8 -p --format "$format" -o "$tmp/e.txt" -t "$threads")")
-        p+=("$(wall sh -c "primesieve 1e8 -p -t $threads > $tmp/ps.txt")")
+
+report() { # name, erato "s kib" lines file, primesieve lines file
+    local es em ps_ pm
+    es=$(cut -d' ' -f1 "$2" | median)
+    em=$(cut -d' ' -f2 "$2" | median)
+    ps_=$(cut -d' ' -f1 "$3" | median)
+    pm=$(cut -d' ' -f2 "$3" | median)
+    printf '%-26s %7.3f %7.3f %6.2f   %9.0f %9.0f %6.2f\n' "$1" "$es" "$ps_" \
+        "$(echo "$es / $ps_" | bc -l)" "$((${em%.*} / 1024))" "$((${pm%.*} / 1024))" \
+        "$(echo "$em / $pm" | bc -l)"
+}
+
+printf '%-26s %7s %7s %6s   %9s %9s %6s\n' "case" "erato" "psieve" "time" "erato" "psieve" "memory"
+printf '%-26s %7s %7s %6s   %9s %9s %6s\n' "" "s" "s" "ratio" "MiB" "MiB" "ratio"
+
+if [ "$cases" = count ] || [ "$cases" = all ]; then
+    # The last range is [2^64 - 1e10, 2^64 - 1], spelt out (bash arithmetic is signed 64-bit).
+    for range in "0 1e9" "0 1e10" "1e12 1e12+1e10" "1e15 1e15+1e10" "1e18 1e18+1e10" \
+        "18446744063709551615 18446744073709551615"; do
+        read -r lo hi <<<"$range"
+        mine=$($erato "$lo" "$hi" -q -t "$threads")
+        theirs=$("$ps" "$lo" "$hi" -c -q -t"$threads")
+        if [ "$mine" != "$theirs" ]; then
+            echo "compare-primesieve: counts differ for [$lo, $hi]: erato $mine, primesieve $theirs" >&2
+            exit 1
+        fi
+        : >"$tmp/e" && : >"$tmp/p"
+        for _ in $(seq "$runs"); do
+            measure "$erato" "$lo" "$hi" -q -t "$threads" >>"$tmp/e"
+            measure "$ps" "$lo" "$hi" -c -q -t"$threads" >>"$tmp/p"
+        done
+        [ "$lo" = 18446744063709551615 ] && lo="2^64-1e10" && hi="2^64-1"
+        report "count [$lo, $hi]" "$tmp/e" "$tmp/p"
     done
-    em=$(printf '%s\n' "${e[@]}" | median)
-    pm=$(printf '%s\n' "${p[@]}" | median)
-    printf '%-22s %8s %12.3f %12.3f %8.2f\n' "print 1e8 ($format)" "$threads" "$em" "$pm" "$(echo "$em / $pm" | bc -l)"
-done
+fi
+
+if [ "$cases" = print ] || [ "$cases" = all ]; then
+    "$ps" 1e8 -p -t"$threads" >"$tmp/ps.txt"
+    $erato 1e8 -p -o "$tmp/e.txt" -t "$threads"
+    cmp -s "$tmp/ps.txt" "$tmp/e.txt" || { echo "compare-primesieve: -p lists differ" >&2; exit 1; }
+    for format in lines python; do
+        : >"$tmp/e" && : >"$tmp/p"
+        for _ in $(seq "$runs"); do
+            measure "$erato" 1e8 -p --format "$format" -o "$tmp/e.txt" -t "$threads" >>"$tmp/e"
+            measure sh -c "$ps 1e8 -p -t$threads > $tmp/ps.txt" >>"$tmp/p"
+        done
+        report "print 1e8 ($format)" "$tmp/e" "$tmp/p"
+    done
+fi

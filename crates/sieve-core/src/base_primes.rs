@@ -1,15 +1,30 @@
-//! The sieving primes: the primes above the pre-sieve limit up to `sqrt(hi)`.
+//! The sieving primes: the primes above the pre-sieve limit up to `sqrt(hi)`, generated as the
+//! sieve needs them rather than stored.
+//!
+//! An interval near `2^64` needs all `pi(2^32) = 203,280,221` primes below `2^32`: 813 MB as a
+//! list, more than the bucket entries that sieving with them takes. Like primesieve, erato keeps
+//! only the primes up to [`STORED_MAX`] (6,500 of them, 26 KB) and produces the rest in increasing
+//! order with a second, small segmented sieve ([`Generator`]) that runs just ahead of the main one:
+//! a block of primes at a time, each used once to find its first multiple and then forgotten.
 
 use crate::presieve::PRESIEVE_MAX;
 use crate::{Sieve, SieveConfig};
 
-/// The primes `p` with `167 < p <= limit` (limit at most `2^32 - 1`), in increasing order: everything a
-/// [`Sieve`] needs to sieve any interval whose top is at most `limit^2` (a bit beyond). Build once,
-/// share between threads by reference.
+/// Sieving primes up to this are stored; the ones above are generated. `2^16` is enough to
+/// generate every prime up to `2^32`, the most any `u64` interval needs.
+pub(crate) const STORED_MAX: u64 = 1 << 16;
+
+/// Numbers per block of generated primes: at most about 500,000 primes (2 MB) are held at once.
+const GENERATOR_BLOCK: u64 = 1 << 23;
+
+/// The sieving primes for intervals whose top is at most `limit^2` (a bit beyond): those `p` with
+/// `167 < p <= limit`, `limit <= 2^32 - 1`. Cheap to build and to share between threads by
+/// reference: it stores the primes up to `2^16` and a [`Sieve`] generates the rest as it goes.
 #[derive(Clone, Debug)]
 pub struct SievingPrimes {
     limit: u64,
-    primes: Vec<u32>,
+    /// The primes `167 < p <= min(limit, STORED_MAX)`, in increasing order.
+    stored: Vec<u32>,
 }
 
 /// Odd primes `<= n` by a plain odd-only sieve; for `n <= 2^20` only.
@@ -42,23 +57,12 @@ impl SievingPrimes {
     /// The sieving primes up to `limit` (clamped to `2^32 - 1`, the most any `u64` interval needs).
     pub fn up_to(limit: u64) -> Self {
         let limit = limit.min(u64::from(u32::MAX));
-        let mut primes = Vec::new();
-        if limit <= 1 << 20 {
-            primes.extend(
-                plain_odd_primes(limit)
-                    .into_iter()
-                    .filter(|&p| p > PRESIEVE_MAX)
-                    .map(|p| p as u32),
-            );
-        } else {
-            let inner = Self::up_to(limit.isqrt());
-            // pi(x) < 1.26 x / ln x: reserve once instead of growing through a billion pushes.
-            let estimate = (1.26 * limit as f64 / (limit as f64).ln()) as usize;
-            primes.reserve(estimate);
-            let mut sieve = Sieve::new(SieveConfig::default());
-            sieve.for_each_prime(&inner, PRESIEVE_MAX + 1, limit, |p| primes.push(p as u32));
-        }
-        Self { limit, primes }
+        let stored = plain_odd_primes(limit.min(STORED_MAX))
+            .into_iter()
+            .filter(|&p| p > PRESIEVE_MAX)
+            .map(|p| p as u32)
+            .collect();
+        Self { limit, stored }
     }
 
     /// The largest number these primes are complete up to.
@@ -71,8 +75,75 @@ impl SievingPrimes {
         hi.isqrt() <= self.limit
     }
 
-    /// The primes themselves (all `> 167`), in increasing order.
-    pub fn as_slice(&self) -> &[u32] {
-        &self.primes
+    /// The stored primes (all `> 167` and `<= 2^16`), in increasing order.
+    pub(crate) fn stored(&self) -> &[u32] {
+        &self.stored
+    }
+}
+
+/// Generates the primes of `(STORED_MAX, limit]` in increasing order, a block at a time, with a
+/// small sieve of its own that sieves with the stored primes.
+pub(crate) struct Generator {
+    sieve: Sieve,
+    /// The primes up to `STORED_MAX`: all that sieving up to `2^32` needs.
+    base: SievingPrimes,
+    block: Vec<u32>,
+    pos: usize,
+    /// The first number not yet sieved, and the last one to sieve.
+    next_lo: u64,
+    limit: u64,
+}
+
+impl Generator {
+    pub(crate) fn new() -> Self {
+        Self {
+            // 16 KiB chunks and 128 KiB segments: the generator shares the caches with the main sieve.
+            sieve: Sieve::new(SieveConfig::new(16 << 10, 128 << 10)),
+            base: SievingPrimes::up_to(STORED_MAX),
+            block: Vec::new(),
+            pos: 0,
+            next_lo: 0,
+            limit: 0,
+        }
+    }
+
+    /// Restarts at the first prime above `STORED_MAX`, ending at the last prime `<= limit`.
+    pub(crate) fn restart(&mut self, limit: u64) {
+        debug_assert!(limit <= u64::from(u32::MAX));
+        self.block.clear();
+        self.pos = 0;
+        self.next_lo = STORED_MAX + 1;
+        self.limit = limit;
+    }
+
+    /// The next prime, without consuming it; `None` once past `limit`.
+    #[inline]
+    pub(crate) fn peek(&mut self) -> Option<u64> {
+        while self.pos == self.block.len() {
+            if self.next_lo > self.limit {
+                return None;
+            }
+            self.refill();
+        }
+        Some(u64::from(self.block[self.pos]))
+    }
+
+    /// Consumes the prime [`Self::peek`] returned.
+    #[inline]
+    pub(crate) fn advance(&mut self) {
+        self.pos += 1;
+    }
+
+    #[cold]
+    fn refill(&mut self) {
+        let hi = (self.next_lo + (GENERATOR_BLOCK - 1)).min(self.limit);
+        self.block.clear();
+        self.pos = 0;
+        let block = &mut self.block;
+        self.sieve
+            .for_each_window(&self.base, self.next_lo, hi, |w| {
+                w.for_each_prime(|p| block.push(p as u32))
+            });
+        self.next_lo = hi + 1;
     }
 }

@@ -4,61 +4,195 @@
 //! have no multiple there. Instead each prime waits in the bucket of the segment that holds its next
 //! multiple; a segment only touches the primes that hit it, and each hit re-files its prime into the
 //! bucket of its following multiple. Buckets form a ring indexed by segment number modulo its size,
-//! which exceeds the largest jump (`3p` bits) in segments, so a prime is never filed into the bucket
+//! which exceeds the largest jump (`3p` bits, `5p` on the modulo-210 wheel) in segments, so a prime is never filed into the bucket
 //! being emptied. A prime with several multiples in one segment is crossed off repeatedly before it
 //! is re-filed, so any prime may live here; the sieve sends only those with few hits per segment.
+//!
+//! # Memory: fixed-size blocks from one pool
+//! A bucket is a list of fixed-size blocks of entries taken from a pool shared by the whole ring,
+//! and a block goes back to the pool as soon as its segment has been sieved (primesieve's `EratBig`
+//! and its memory pool do the same). Memory is therefore the live entries (8 bytes per sieving prime
+//! still to hit the interval) plus at most one partly filled block per ring slot, however many
+//! segments the interval has. Growable vectors per slot would instead each keep the capacity of
+//! their fullest moment, and every slot is at some point the one about to be sieved, the fullest:
+//! near 10^18 that was twenty times the live entries.
+//!
+//! Source: T. Oliveira e Silva, S. Herzog, S. Pardi, "Empirical verification of the even Goldbach
+//! conjecture and computation of prime gaps up to 4·10^18", Math. Comp. 83 (2014), section 2.2;
+//! K. Walisch, primesieve's `doc/ALGORITHMS.md` ("EratBig").
 
-use crate::wheel::STEP;
+use crate::wheel::{STEP, STEP_210};
 
-/// Bits of [`Entry::packed`] that hold the offset; the top three hold the wheel index.
-const OFFSET_BITS: u32 = 29;
+/// Bits of [`Entry::packed`] that hold the offset; the top six hold the wheel index (modulo-30 or
+/// modulo-210 wheel). Segments are therefore at most `2^26` bits (8 MiB).
+pub(crate) const OFFSET_BITS: u32 = 26;
 const OFFSET_MASK: u32 = (1 << OFFSET_BITS) - 1;
 
-/// A prime waiting for its next multiple: the prime and, packed, that multiple's bit offset within its
-/// segment and its wheel index.
-#[derive(Clone, Copy)]
+/// Entries per block, the first of them the block's header: 8 KiB, large enough that taking a
+/// block from the pool is rare, small enough that the ring's partly filled blocks (one per slot)
+/// stay a few MiB.
+const BLOCK: usize = 1024;
+
+/// Bytes per block; blocks are aligned to it, so a write position that reaches a multiple of it
+/// has filled its block (primesieve's buckets use the same trick).
+const BLOCK_BYTES: usize = BLOCK * std::mem::size_of::<Entry>();
+
+/// Blocks per page of the pool: pages are allocated whole and never move, so the pool grows
+/// without copying what it holds (a doubling vector would briefly need twice the memory).
+const PAGE_BLOCKS: usize = 64;
+
+/// No block (end of a list).
+const NONE: u32 = u32::MAX;
+
+/// A prime waiting for its next multiple: the prime and, packed, that multiple's bit offset within
+/// its segment and its wheel index. Entry 0 of each block is instead its header: `prime` holds the
+/// next (full) block of the same bucket or `NONE`, `packed` the block's own number.
+#[derive(Clone, Copy, Default)]
 struct Entry {
     prime: u32,
     packed: u32,
 }
 
-/// The ring of buckets, with its allocations kept across segments and intervals.
+/// One page of the pool: `PAGE_BLOCKS` blocks in one allocation aligned to `BLOCK_BYTES`.
+struct Page(std::ptr::NonNull<Entry>);
+
+impl Page {
+    fn layout() -> std::alloc::Layout {
+        std::alloc::Layout::from_size_align(PAGE_BLOCKS * BLOCK_BYTES, BLOCK_BYTES)
+            .expect("a valid page layout")
+    }
+
+    fn new() -> Self {
+        // SAFETY: the layout has a non-zero size.
+        let ptr = unsafe { std::alloc::alloc(Self::layout()) };
+        match std::ptr::NonNull::new(ptr.cast::<Entry>()) {
+            Some(p) => Self(p),
+            None => std::alloc::handle_alloc_error(Self::layout()),
+        }
+    }
+}
+
+impl Drop for Page {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `Page::new` with this layout, and freed only here.
+        unsafe { std::alloc::dealloc(self.0.as_ptr().cast(), Self::layout()) };
+    }
+}
+
+// SAFETY: a page is plain memory owned by one `Buckets`; nothing about it is tied to a thread.
+unsafe impl Send for Page {}
+
+/// The ring of buckets and the pool of blocks behind it, kept across segments and intervals.
+///
+/// Invariants: every block is either on `free` or in exactly one bucket; a bucket is a list of
+/// blocks linked through their headers, the first one (where `write[slot]` points) being filled
+/// and all others full; `write[slot]` is null for an empty bucket and otherwise points into its
+/// first block, past the header and at most at the block's end.
 pub(crate) struct Buckets {
-    ring: Vec<Vec<Entry>>,
+    pages: Vec<Page>,
+    /// Blocks not in any bucket.
+    free: Vec<u32>,
+    /// For each ring slot, where its next entry goes (null: the bucket is empty).
+    write: Vec<*mut Entry>,
     /// Segments in the current interval; hits in later segments are dropped.
     segments: u64,
     seg_shift: u32,
 }
 
+// SAFETY: the raw pointers in `write` point into `pages`, which `Buckets` owns.
+unsafe impl Send for Buckets {}
+
 impl Buckets {
     pub(crate) fn new() -> Self {
         Self {
-            ring: Vec::new(),
+            pages: Vec::new(),
+            free: Vec::new(),
+            write: Vec::new(),
             segments: 0,
             seg_shift: 0,
         }
     }
 
-    /// Prepares for an interval of `segments` segments of `2^seg_shift` bits whose largest sieving
-    /// prime is `max_prime`.
-    pub(crate) fn reset(&mut self, segments: u64, seg_shift: u32, max_prime: u64) {
+    /// Prepares for an interval of `segments` segments of `2^seg_shift` bits whose sieving primes
+    /// are at most `max_prime` and jump at most `max_step * p` bits (3 on the modulo-30 wheel, 5 on
+    /// the modulo-210 one). Every block goes back to the pool.
+    pub(crate) fn reset(&mut self, segments: u64, seg_shift: u32, max_prime: u64, max_step: u64) {
         debug_assert!(seg_shift <= OFFSET_BITS);
-        let reach = ((3 * max_prime) >> seg_shift) as usize + 2;
+        let reach = ((max_step * max_prime) >> seg_shift) as usize + 2;
         let size = reach.next_power_of_two();
-        for bucket in &mut self.ring {
-            bucket.clear();
-        }
-        if self.ring.len() < size {
-            self.ring.resize_with(size, Vec::new);
-        }
-        // A smaller ring than before is fine as long as it is a power of two that covers `reach`:
-        // keep the longer one (its extra buckets simply stay empty).
+        let blocks = (self.pages.len() * PAGE_BLOCKS) as u32;
+        self.free.clear();
+        self.free.extend((0..blocks).rev());
+        self.write.clear();
+        self.write.resize(size, std::ptr::null_mut());
         self.segments = segments;
         self.seg_shift = seg_shift;
     }
 
     fn mask(&self) -> u64 {
-        self.ring.len() as u64 - 1
+        self.write.len() as u64 - 1
+    }
+
+    /// The first entry (the header) of block `b`.
+    fn block(&self, b: u32) -> *mut Entry {
+        let b = b as usize;
+        let page = &self.pages[b / PAGE_BLOCKS];
+        // SAFETY: the offset is less than PAGE_BLOCKS * BLOCK entries, inside the page.
+        unsafe { page.0.as_ptr().add((b % PAGE_BLOCKS) * BLOCK) }
+    }
+
+    /// Starts a new block for `slot`, whose first block is full (or which is empty), taking it from
+    /// the pool and allocating a new page when the pool is empty.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, slot: usize) {
+        let b = match self.free.pop() {
+            Some(b) => b,
+            None => {
+                let first = self.pages.len() * PAGE_BLOCKS;
+                assert!(first + PAGE_BLOCKS < NONE as usize, "bucket pool exhausted");
+                self.pages.push(Page::new());
+                self.free
+                    .extend(((first + 1) as u32..(first + PAGE_BLOCKS) as u32).rev());
+                first as u32
+            }
+        };
+        let full = self.write[slot];
+        let next = if full.is_null() {
+            NONE
+        } else {
+            // SAFETY: `full` is the end of a full block (the invariant), so its header lies
+            // BLOCK entries before it, in the same page.
+            unsafe { (*full.sub(BLOCK)).packed }
+        };
+        let header = self.block(b);
+        // SAFETY: `header` is the first entry of block `b`, which was free and is now this slot's;
+        // entry 1 is still inside the block (BLOCK > 1).
+        unsafe {
+            header.write(Entry {
+                prime: next,
+                packed: b,
+            });
+            self.write[slot] = header.add(1);
+        }
+    }
+
+    #[inline(always)]
+    fn push(&mut self, slot: usize, e: Entry) {
+        debug_assert!(slot < self.write.len());
+        // SAFETY: slot < write.len(): every caller masks it with `mask()`.
+        let mut at = unsafe { *self.write.get_unchecked(slot) };
+        if at as usize % BLOCK_BYTES == 0 {
+            // A null pointer (empty bucket) or the end of a full block.
+            self.grow(slot);
+            at = self.write[slot];
+        }
+        // SAFETY: by the invariant `at` lies in the slot's first block, and it is not at the block's
+        // end (that case was just handled), so it is a valid, exclusively owned entry.
+        unsafe {
+            at.write(e);
+            *self.write.get_unchecked_mut(slot) = at.add(1);
+        }
     }
 
     /// Files `prime`, whose next multiple is at bit `offset` of segment `segment` with wheel index
@@ -67,51 +201,89 @@ impl Buckets {
     pub(crate) fn insert(&mut self, prime: u32, segment: u64, offset: u64, wheel: usize) {
         if segment < self.segments {
             let packed = offset as u32 | (wheel as u32) << OFFSET_BITS;
-            let idx = (segment & self.mask()) as usize;
-            self.ring[idx].push(Entry { prime, packed });
+            let slot = (segment & self.mask()) as usize;
+            self.push(slot, Entry { prime, packed });
         }
     }
 
-    /// Crosses off the hits of segment `segment` in `words` (bits below `limit` only) and re-files each
-    /// prime at its next multiple.
-    pub(crate) fn sieve_segment(&mut self, segment: u64, words: &mut [u64], limit: usize) {
-        assert!(limit <= words.len() * 64);
+    /// Crosses off the hits of segment `segment` in `words`, which must span the whole segment
+    /// (`2^seg_shift` bits, even for a last segment that is shorter: bits past its end may be
+    /// cleared), and re-files each prime at its next multiple.
+    ///
+    /// `SINGLE` promises that every prime in these buckets is at least the segment's bit count, so
+    /// it hits a segment at most once: the crossing loop then has no inner loop, whose exit would
+    /// be mispredicted about once per entry. These primes were filed with modulo-210 wheel indices
+    /// ([`crate::wheel::first_multiple_210`]), the others with modulo-30 ones.
+    pub(crate) fn sieve_segment<const SINGLE: bool>(&mut self, segment: u64, words: &mut [u64]) {
+        assert!(words.len() * 64 >= 1 << self.seg_shift);
         let mask = self.mask();
         let shift = self.seg_shift;
-        let idx = (segment & mask) as usize;
-        let mut current = std::mem::take(&mut self.ring[idx]);
+        let slot = (segment & mask) as usize;
         let seg_bits = 1u64 << shift;
-        for e in &current {
-            let prime = u64::from(e.prime);
-            let mut offset = u64::from(e.packed & OFFSET_MASK);
-            let mut wheel = (e.packed >> OFFSET_BITS) as usize;
-            // A prime may hit this segment more than once: cross off until the next multiple lies
-            // in a later segment, then file it there.
-            loop {
-                if offset < limit as u64 {
-                    // SAFETY: offset < limit <= 64 * words.len(), asserted above.
+        // Detach this segment's list; entries re-filed below go to other slots (the ring is larger
+        // than any jump), so the detached blocks are only read, then returned to the pool.
+        let mut end = std::mem::replace(&mut self.write[slot], std::ptr::null_mut());
+        if end.is_null() {
+            return;
+        }
+        // The first block holds entries up to `end`; the rest of the list is full.
+        // SAFETY (for the pointer arithmetic): `end` lies in the first block, after its header and
+        // at most at its end, so stepping back to the block's start stays inside it.
+        let mut header = unsafe { end.sub(1).byte_sub(end.sub(1) as usize % BLOCK_BYTES) };
+        loop {
+            // SAFETY: `header` is the first entry of a detached block; its entries before `end`
+            // were all written by `push`, and no other slot writes into a detached block.
+            let (next, own) = unsafe { ((*header).prime, (*header).packed) };
+            let mut e_ptr = unsafe { header.add(1) };
+            while e_ptr < end {
+                // SAFETY: as above, `e_ptr` is a written entry of the detached block.
+                let e = unsafe { e_ptr.read() };
+                e_ptr = unsafe { e_ptr.add(1) };
+                let prime = u64::from(e.prime);
+                let mut offset = u64::from(e.packed & OFFSET_MASK);
+                let mut wheel = (e.packed >> OFFSET_BITS) as usize;
+                // A prime may hit this segment more than once: cross off until the next multiple
+                // lies in a later segment, then file it there.
+                loop {
+                    debug_assert!(offset < seg_bits);
+                    // SAFETY: offset < seg_bits <= 64 * words.len(): entries are filed with an
+                    // offset inside their segment, and the loop leaves once it is past the end.
                     unsafe {
                         *words.get_unchecked_mut(offset as usize / 64) &= !(1u64 << (offset % 64))
                     };
+                    if SINGLE {
+                        offset += u64::from(STEP_210[wheel]) * prime;
+                        wheel = if wheel == 47 { 0 } else { wheel + 1 };
+                        debug_assert!(offset >= seg_bits, "a prime below the segment size");
+                        break;
+                    }
+                    offset += STEP[wheel] as u64 * prime;
+                    wheel = (wheel + 1) % 8;
+                    if offset >= seg_bits {
+                        break;
+                    }
                 }
-                offset += STEP[wheel] as u64 * prime;
-                wheel = (wheel + 1) % 8;
-                if offset >= seg_bits {
-                    break;
+                let target = segment + (offset >> shift);
+                if target < self.segments {
+                    let t = (target & mask) as usize;
+                    debug_assert_ne!(t, slot, "bucket ring too small");
+                    let packed = (offset & (seg_bits - 1)) as u32 | (wheel as u32) << OFFSET_BITS;
+                    self.push(
+                        t,
+                        Entry {
+                            prime: e.prime,
+                            packed,
+                        },
+                    );
                 }
             }
-            let target = segment + (offset >> shift);
-            if target < self.segments {
-                let t = (target & mask) as usize;
-                debug_assert_ne!(t, idx, "bucket ring too small");
-                let packed = (offset & (seg_bits - 1)) as u32 | (wheel as u32) << OFFSET_BITS;
-                self.ring[t].push(Entry {
-                    prime: e.prime,
-                    packed,
-                });
+            self.free.push(own);
+            if next == NONE {
+                break;
             }
+            header = self.block(next);
+            // SAFETY: blocks after the first are full: their entries end BLOCK entries on.
+            end = unsafe { header.add(BLOCK) };
         }
-        current.clear();
-        self.ring[idx] = current;
     }
 }

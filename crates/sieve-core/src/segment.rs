@@ -3,16 +3,17 @@
 
 use bitvec::prelude::*;
 
+use crate::base_primes::{Generator, STORED_MAX};
 use crate::bitmap::{odd_count, OddBitmap};
 use crate::bucket::Buckets;
 use crate::count::{Counts, Tally};
 use crate::presieve::PreSieve;
 use crate::small::{self, WheelPrime};
-use crate::wheel::first_multiple;
+use crate::wheel::{first_multiple, first_multiple_210};
 use crate::SievingPrimes;
 
 /// Cache sizes that shape the sieve. Sizes are in bytes and are normalised by [`SieveConfig::new`]:
-/// both become powers of two, the segment between 4 KiB and 64 MiB, the L1 chunk at most the segment.
+/// both become powers of two, the segment between 4 KiB and 8 MiB (bucket entries hold bit offsets of 26 bits), the L1 chunk at most the segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SieveConfig {
     l1_bytes: usize,
@@ -38,7 +39,7 @@ impl SieveConfig {
                 1 << (usize::BITS - 1 - x.leading_zeros())
             }
         };
-        let segment_bytes = pow2_floor(segment_bytes).clamp(4 << 10, 64 << 20);
+        let segment_bytes = pow2_floor(segment_bytes).clamp(4 << 10, 8 << 20);
         let l1_bytes = pow2_floor(l1_bytes).clamp(1 << 10, segment_bytes);
         Self {
             l1_bytes,
@@ -108,7 +109,12 @@ pub struct Sieve {
     buffer: Vec<u64>,
     small: Vec<WheelPrime>,
     medium: Vec<WheelPrime>,
+    /// Bucket primes below the segment's bit count, which may hit a segment several times.
     buckets: Buckets,
+    /// Bucket primes at least the segment's bit count: at most one hit per segment.
+    big_buckets: Buckets,
+    /// Generates the sieving primes above the stored ones; made on first need, kept for reuse.
+    generator: Option<Box<Generator>>,
 }
 
 impl Sieve {
@@ -121,6 +127,8 @@ impl Sieve {
             small: Vec::new(),
             medium: Vec::new(),
             buckets: Buckets::new(),
+            big_buckets: Buckets::new(),
+            generator: None,
         }
     }
 
@@ -163,13 +171,23 @@ impl Sieve {
         // stays inside the slack. The rest go to the buckets.
         let small_max = (l1_bits / 128) as u64;
         let medium_max = (seg_bits / 16) as u64;
-        let sieving = primes.as_slice();
-        let needed = sieving.partition_point(|&p| u64::from(p) * u64::from(p) <= hi);
-        let max_prime = needed.checked_sub(1).map_or(0, |i| u64::from(sieving[i]));
+        let max_prime = hi.isqrt(); // at least the largest sieving prime used
+        let stored = primes.stored();
+        let mut next_stored = 0;
+        // Primes above the stored ones come from the generator, which this call borrows.
+        let mut generator = (max_prime > STORED_MAX).then(|| {
+            let mut g = self
+                .generator
+                .take()
+                .unwrap_or_else(|| Box::new(Generator::new()));
+            g.restart(max_prime);
+            g
+        });
         self.small.clear();
         self.medium.clear();
-        self.buckets.reset(segments, seg_shift, max_prime);
-        let mut next_prime = 0;
+        self.buckets
+            .reset(segments, seg_shift, max_prime.min(seg_bits as u64), 3);
+        self.big_buckets.reset(segments, seg_shift, max_prime, 5);
         let seg_words = seg_bits / 64;
         let span = 2 * seg_bits as u64;
         // Bits of segment k (all but the last are full).
@@ -193,9 +211,35 @@ impl Sieve {
             let buffer = &mut self.buffer[..];
             // Bring in the primes whose square falls in this segment (all of them at once when the
             // interval starts above their squares).
-            while next_prime < needed && u64::from(sieving[next_prime]).pow(2) <= seg_last {
-                let p = u64::from(sieving[next_prime]);
-                next_prime += 1;
+            loop {
+                let p = if let Some(&p) = stored.get(next_stored) {
+                    u64::from(p)
+                } else if let Some(p) = generator.as_mut().and_then(|g| g.peek()) {
+                    p
+                } else {
+                    break;
+                };
+                if p * p > seg_last {
+                    break;
+                }
+                if next_stored < stored.len() {
+                    next_stored += 1;
+                } else if let Some(g) = generator.as_mut() {
+                    g.advance();
+                }
+                if p >= seg_bits as u64 {
+                    // At most one hit per segment: a bucket prime on the modulo-210 wheel.
+                    if let Some((n, wheel)) = first_multiple_210(p, seg_lo, hi) {
+                        let bit = (n - seg_lo) / 2;
+                        self.big_buckets.insert(
+                            p as u32,
+                            k + (bit >> seg_shift),
+                            bit & (seg_bits as u64 - 1),
+                            wheel,
+                        );
+                    }
+                    continue;
+                }
                 let Some((n, wheel)) = first_multiple(p, seg_lo, hi) else {
                     continue;
                 };
@@ -227,8 +271,11 @@ impl Sieve {
                 small::cross_off(buffer, chunk_end, &mut self.small);
             }
             small::cross_off(buffer, nbits, &mut self.medium);
+            self.buckets
+                .sieve_segment::<false>(k, &mut buffer[..seg_words]);
+            self.big_buckets
+                .sieve_segment::<true>(k, &mut buffer[..seg_words]);
             let words = &mut buffer[..nwords];
-            self.buckets.sieve_segment(k, words, nbits);
 
             if k == 0 {
                 let skip = ((lo - start) / 2) as usize; // bits of numbers below lo
@@ -250,6 +297,9 @@ impl Sieve {
                 small::advance(&mut self.small, seg_bits);
                 small::advance(&mut self.medium, seg_bits);
             }
+        }
+        if generator.is_some() {
+            self.generator = generator;
         }
     }
 
