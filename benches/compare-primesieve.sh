@@ -9,9 +9,10 @@
 #
 # For each case both programs run RUNS times, interleaved (erato, primesieve, erato, ...) so that
 # drifts in machine load hit both alike. The script first checks that they print the same count
-# (or the same list), then reports each one's median wall time and peak resident memory, and the
-# ratios erato / primesieve (below 1.0: erato is faster or smaller). Shared machines are noisy:
-# read the ratio, not the seconds.
+# (or the same list), then reports each one's median wall time, CPU time (user + system) and peak
+# resident memory, and the ratios erato / primesieve (below 1.0: erato is faster or smaller).
+# Shared machines are noisy: read the ratios, not the seconds; when other work shares the cores,
+# the CPU-time ratio is the steadier one (with one thread it is the wall time without the waits).
 #
 # primesieve 12.15 is built from ../shared/anchors/primesieve-12.15.tar.gz into target/anchors
 # when it is missing (cmake and g++, installed through apt as root); Debian's primesieve 11
@@ -62,28 +63,34 @@ echo "primesieve: $("$ps" --version | head -1) ($ps); erato: $($erato --version 
 echo "runs: $runs paired, interleaved; threads: $threads"
 echo
 
-# Wall seconds and peak resident KiB of one command (stdout discarded), as "SECONDS KIB".
+# Wall seconds, peak resident KiB and CPU seconds of one command (stdout discarded), as
+# "WALL KIB CPU".
 measure() {
-    /usr/bin/time -f '%e %M' -o "$tmp/time" "$@" >/dev/null
-    cat "$tmp/time"
+    /usr/bin/time -f '%e %M %U %S' -o "$tmp/time" "$@" >/dev/null
+    awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }' "$tmp/time"
 }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-report() { # name, erato "s kib" lines file, primesieve lines file
-    local es em ps_ pm
+report() { # name, erato "wall kib cpu" lines file, primesieve lines file
+    local es em ec ps_ pm pc
     es=$(cut -d' ' -f1 "$2" | median)
     em=$(cut -d' ' -f2 "$2" | median)
+    ec=$(cut -d' ' -f3 "$2" | median)
     ps_=$(cut -d' ' -f1 "$3" | median)
     pm=$(cut -d' ' -f2 "$3" | median)
-    printf '%-26s %7.3f %7.3f %6.2f   %9.0f %9.0f %6.2f\n' "$1" "$es" "$ps_" \
-        "$(echo "$es / $ps_" | bc -l)" "$((${em%.*} / 1024))" "$((${pm%.*} / 1024))" \
-        "$(echo "$em / $pm" | bc -l)"
+    pc=$(cut -d' ' -f3 "$3" | median)
+    printf '%-26s %7.3f %7.3f %6.2f   %7.2f %7.2f %6.2f   %7.1f %7.1f %6.2f\n' "$1" \
+        "$es" "$ps_" "$(echo "$es / $ps_" | bc -l)" \
+        "$ec" "$pc" "$(echo "$ec / $pc" | bc -l)" \
+        "$(echo "$em / 1024" | bc -l)" "$(echo "$pm / 1024" | bc -l)" "$(echo "$em / $pm" | bc -l)"
 }
 
-printf '%-26s %7s %7s %6s   %9s %9s %6s\n' "case" "erato" "psieve" "time" "erato" "psieve" "memory"
-printf '%-26s %7s %7s %6s   %9s %9s %6s\n' "" "s" "s" "ratio" "MiB" "MiB" "ratio"
+printf '%-26s %7s %7s %6s   %7s %7s %6s   %7s %7s %6s\n' "case" "erato" "psieve" "wall" \
+    "erato" "psieve" "CPU" "erato" "psieve" "memory"
+printf '%-26s %7s %7s %6s   %7s %7s %6s   %7s %7s %6s\n' "" "wall s" "wall s" "ratio" \
+    "CPU s" "CPU s" "ratio" "MiB" "MiB" "ratio"
 
 if [ "$cases" = count ] || [ "$cases" = all ]; then
     # The last range is [2^64 - 1e10, 2^64 - 1], spelt out (bash arithmetic is signed 64-bit).

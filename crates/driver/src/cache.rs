@@ -32,14 +32,14 @@ fn sysfs_cache(level: u32) -> Option<usize> {
     None
 }
 
-/// The sieve configuration for this machine: L1 chunks the size of the L1 data cache, segments half
-/// the L2 cache (the other half holds the slack segment), unless `segment_kib` overrides the latter.
+/// The sieve configuration for this machine: L1 chunks the size of the L1 data cache and segments
+/// sized from the work, at most the L2 cache ([`SieveConfig::for_caches`]), unless `segment_kib`
+/// fixes the segment size.
 pub fn detect(segment_kib: Option<usize>) -> SieveConfig {
     let default = SieveConfig::default();
     let l1 = sysfs_cache(1).unwrap_or(default.l1_bytes());
-    let segment = match segment_kib {
-        Some(kib) => kib << 10,
-        None => sysfs_cache(2).map_or(default.segment_bytes(), |l2| l2 / 2),
-    };
-    SieveConfig::new(l1, segment)
+    match segment_kib {
+        Some(kib) => SieveConfig::new(l1, kib << 10),
+        None => SieveConfig::for_caches(l1, sysfs_cache(2).unwrap_or(2 * default.segment_bytes())),
+    }
 }

@@ -84,11 +84,22 @@ pub fn split_by_cost(lo: u64, hi: u64, parts: usize) -> Vec<Option<(u64, u64)>> 
     pieces(lo, hi, targets)
 }
 
+/// The narrowest chunk worth giving a thread of its own: below this, starting a chunk costs more
+/// than sharing it saves (primesieve's `MIN_THREAD_DISTANCE` is 10^7).
+pub const MIN_THREAD_CHUNK: u64 = 1 << 23;
+
 /// Cuts a rank's slice into chunks for `threads` threads: enough chunks (about 16 per thread) that
-/// dynamic scheduling evens out, none smaller than [`min_chunk`] unless the slice is.
+/// dynamic scheduling evens out, none smaller than [`min_chunk`] unless that would leave threads
+/// idle; then every thread gets one chunk, as long as chunks stay at least [`MIN_THREAD_CHUNK`]
+/// wide. High up, where one chunk's set-up (finding the first multiple of each of up to 2 x 10^8
+/// sieving primes) is long, a slice narrower than `threads` minimum chunks is thus still cut once
+/// per thread, as primesieve does.
 pub fn chunks(lo: u64, hi: u64, threads: usize) -> Vec<(u64, u64)> {
     let width = hi - lo;
-    let wanted = (width / min_chunk(hi)).clamp(1, 16 * threads as u64) as usize;
+    let wanted = (width / min_chunk(hi))
+        .max(threads as u64)
+        .min(width / MIN_THREAD_CHUNK)
+        .clamp(1, 16 * threads as u64) as usize;
     split(lo, hi, wanted).into_iter().flatten().collect()
 }
 
@@ -161,5 +172,11 @@ mod tests {
             check_cover(lo, hi, &c.iter().copied().map(Some).collect::<Vec<_>>());
         }
         assert_eq!(chunks(0, 10_000_000_000, 2).len(), 32);
+        // High up the minimum chunk is wider than the slice: still one chunk per thread.
+        assert_eq!(chunks(u64::MAX - 10_000_000_000, u64::MAX, 2).len(), 2);
+        assert_eq!(chunks(u64::MAX - 10_000_000_000, u64::MAX, 64).len(), 64);
+        // But never chunks narrower than MIN_THREAD_CHUNK.
+        assert_eq!(chunks(0, 3 * MIN_THREAD_CHUNK, 64).len(), 3);
+        assert_eq!(chunks(0, 1000, 8).len(), 1);
     }
 }

@@ -14,8 +14,8 @@ use crate::{Sieve, SieveConfig};
 /// generate every prime up to `2^32`, the most any `u64` interval needs.
 pub(crate) const STORED_MAX: u64 = 1 << 16;
 
-/// Numbers per block of generated primes: at most about 500,000 primes (2 MB) are held at once.
-const GENERATOR_BLOCK: u64 = 1 << 23;
+/// Numbers per block of generated primes: their odd-only bitmap takes 256 KiB.
+const GENERATOR_BLOCK: u64 = 1 << 22;
 
 /// The sieving primes for intervals whose top is at most `limit^2` (a bit beyond): those `p` with
 /// `167 < p <= limit`, `limit <= 2^32 - 1`. Cheap to build and to share between threads by
@@ -82,13 +82,18 @@ impl SievingPrimes {
 }
 
 /// Generates the primes of `(STORED_MAX, limit]` in increasing order, a block at a time, with a
-/// small sieve of its own that sieves with the stored primes.
+/// small sieve of its own that sieves with the stored primes. The block is kept as its sieved
+/// odd-only words and primes are read off them one by one, so nothing per prime is stored.
 pub(crate) struct Generator {
     sieve: Sieve,
     /// The primes up to `STORED_MAX`: all that sieving up to `2^32` needs.
     base: SievingPrimes,
-    block: Vec<u32>,
-    pos: usize,
+    /// The current block's words: bit `i` of word `j` stands for `first_odd + 128 j + 2 i`.
+    words: Vec<u64>,
+    first_odd: u64,
+    /// The word being read, and its bits not yet consumed.
+    index: usize,
+    bits: u64,
     /// The first number not yet sieved, and the last one to sieve.
     next_lo: u64,
     limit: u64,
@@ -100,8 +105,10 @@ impl Generator {
             // 16 KiB chunks and 128 KiB segments: the generator shares the caches with the main sieve.
             sieve: Sieve::new(SieveConfig::new(16 << 10, 128 << 10)),
             base: SievingPrimes::up_to(STORED_MAX),
-            block: Vec::new(),
-            pos: 0,
+            words: Vec::new(),
+            first_odd: 0,
+            index: 0,
+            bits: 0,
             next_lo: 0,
             limit: 0,
         }
@@ -110,8 +117,9 @@ impl Generator {
     /// Restarts at the first prime above `STORED_MAX`, ending at the last prime `<= limit`.
     pub(crate) fn restart(&mut self, limit: u64) {
         debug_assert!(limit <= u64::from(u32::MAX));
-        self.block.clear();
-        self.pos = 0;
+        self.words.clear();
+        self.index = 0;
+        self.bits = 0;
         self.next_lo = STORED_MAX + 1;
         self.limit = limit;
     }
@@ -119,31 +127,41 @@ impl Generator {
     /// The next prime, without consuming it; `None` once past `limit`.
     #[inline]
     pub(crate) fn peek(&mut self) -> Option<u64> {
-        while self.pos == self.block.len() {
-            if self.next_lo > self.limit {
+        while self.bits == 0 {
+            self.index += 1;
+            if self.index < self.words.len() {
+                self.bits = self.words[self.index];
+            } else if self.next_lo > self.limit {
                 return None;
+            } else {
+                self.refill();
             }
-            self.refill();
         }
-        Some(u64::from(self.block[self.pos]))
+        Some(self.first_odd + 128 * self.index as u64 + 2 * u64::from(self.bits.trailing_zeros()))
     }
 
     /// Consumes the prime [`Self::peek`] returned.
     #[inline]
     pub(crate) fn advance(&mut self) {
-        self.pos += 1;
+        debug_assert!(self.bits != 0);
+        self.bits &= self.bits - 1;
     }
 
+    /// Sieves the next block and points at its first word.
     #[cold]
     fn refill(&mut self) {
         let hi = (self.next_lo + (GENERATOR_BLOCK - 1)).min(self.limit);
-        self.block.clear();
-        self.pos = 0;
-        let block = &mut self.block;
+        self.words.clear();
+        let words = &mut self.words;
+        let mut first_odd = None;
         self.sieve
-            .for_each_window(&self.base, self.next_lo, hi, |w| {
-                w.for_each_prime(|p| block.push(p as u32))
+            .for_each_window(&self.base, self.next_lo, hi, |window| {
+                first_odd.get_or_insert(window.first_odd());
+                words.extend_from_slice(window.words());
             });
+        self.first_odd = first_odd.unwrap_or(0);
         self.next_lo = hi + 1;
+        self.index = 0;
+        self.bits = self.words.first().copied().unwrap_or(0);
     }
 }

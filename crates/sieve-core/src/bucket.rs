@@ -1,12 +1,13 @@
-//! Oliveira e Silva's bucket sieve for sieving primes with fewer than a few multiples per segment.
+//! Oliveira e Silva's bucket sieve for the large sieving primes: those at least the segment's bit
+//! count, which hit a segment at most once.
 //!
 //! Scanning every large prime in every segment would cost `pi(sqrt(hi))` per segment even though most
 //! have no multiple there. Instead each prime waits in the bucket of the segment that holds its next
 //! multiple; a segment only touches the primes that hit it, and each hit re-files its prime into the
 //! bucket of its following multiple. Buckets form a ring indexed by segment number modulo its size,
-//! which exceeds the largest jump (`3p` bits, `5p` on the modulo-210 wheel) in segments, so a prime is never filed into the bucket
-//! being emptied. A prime with several multiples in one segment is crossed off repeatedly before it
-//! is re-filed, so any prime may live here; the sieve sends only those with few hits per segment.
+//! which exceeds the largest jump (`5p` bits on the modulo-210 wheel) in segments, so a prime is
+//! never filed into the bucket being emptied. The primes step on the modulo-210 wheel
+//! ([`crate::wheel::first_multiple_210`]): 48 hits per 210 multiples instead of 56.
 //!
 //! # Memory: fixed-size blocks from one pool
 //! A bucket is a list of fixed-size blocks of entries taken from a pool shared by the whole ring,
@@ -21,7 +22,7 @@
 //! conjecture and computation of prime gaps up to 4·10^18", Math. Comp. 83 (2014), section 2.2;
 //! K. Walisch, primesieve's `doc/ALGORITHMS.md` ("EratBig").
 
-use crate::wheel::{STEP, STEP_210};
+use crate::wheel::STEP_210;
 
 /// Bits of [`Entry::packed`] that hold the offset; the top six hold the wheel index (modulo-30 or
 /// modulo-210 wheel). Segments are therefore at most `2^26` bits (8 MiB).
@@ -158,6 +159,7 @@ impl Buckets {
             }
         };
         let full = self.write[slot];
+        debug_assert!(full as usize % BLOCK_BYTES == 0);
         let next = if full.is_null() {
             NONE
         } else {
@@ -187,6 +189,7 @@ impl Buckets {
             self.grow(slot);
             at = self.write[slot];
         }
+        debug_assert!(!at.is_null() && at as usize % BLOCK_BYTES != 0);
         // SAFETY: by the invariant `at` lies in the slot's first block, and it is not at the block's
         // end (that case was just handled), so it is a valid, exclusively owned entry.
         unsafe {
@@ -210,11 +213,9 @@ impl Buckets {
     /// (`2^seg_shift` bits, even for a last segment that is shorter: bits past its end may be
     /// cleared), and re-files each prime at its next multiple.
     ///
-    /// `SINGLE` promises that every prime in these buckets is at least the segment's bit count, so
-    /// it hits a segment at most once: the crossing loop then has no inner loop, whose exit would
-    /// be mispredicted about once per entry. These primes were filed with modulo-210 wheel indices
-    /// ([`crate::wheel::first_multiple_210`]), the others with modulo-30 ones.
-    pub(crate) fn sieve_segment<const SINGLE: bool>(&mut self, segment: u64, words: &mut [u64]) {
+    /// Every prime here is at least the segment's bit count, so it hits a segment at most once:
+    /// the loop has no inner loop, whose exit would be mispredicted about once per entry.
+    pub(crate) fn sieve_segment(&mut self, segment: u64, words: &mut [u64]) {
         assert!(words.len() * 64 >= 1 << self.seg_shift);
         let mask = self.mask();
         let shift = self.seg_shift;
@@ -227,42 +228,34 @@ impl Buckets {
             return;
         }
         // The first block holds entries up to `end`; the rest of the list is full.
-        // SAFETY (for the pointer arithmetic): `end` lies in the first block, after its header and
-        // at most at its end, so stepping back to the block's start stays inside it.
-        let mut header = unsafe { end.sub(1).byte_sub(end.sub(1) as usize % BLOCK_BYTES) };
+        let last = end.wrapping_sub(1);
+        // SAFETY: `end` lies in the first block, after its header and at most at its end (the
+        // invariant), so `last` is an entry of that block and stepping back to the block's start
+        // stays inside it.
+        let mut header = unsafe { last.byte_sub(last as usize % BLOCK_BYTES) };
         loop {
+            debug_assert!(header as usize % BLOCK_BYTES == 0 && end > header);
             // SAFETY: `header` is the first entry of a detached block; its entries before `end`
             // were all written by `push`, and no other slot writes into a detached block.
             let (next, own) = unsafe { ((*header).prime, (*header).packed) };
-            let mut e_ptr = unsafe { header.add(1) };
+            let mut e_ptr = header.wrapping_add(1);
             while e_ptr < end {
-                // SAFETY: as above, `e_ptr` is a written entry of the detached block.
+                // SAFETY: as above, `e_ptr` (between the header and `end`) is a written entry of
+                // the detached block.
                 let e = unsafe { e_ptr.read() };
-                e_ptr = unsafe { e_ptr.add(1) };
+                e_ptr = e_ptr.wrapping_add(1);
                 let prime = u64::from(e.prime);
                 let mut offset = u64::from(e.packed & OFFSET_MASK);
                 let mut wheel = (e.packed >> OFFSET_BITS) as usize;
-                // A prime may hit this segment more than once: cross off until the next multiple
-                // lies in a later segment, then file it there.
-                loop {
-                    debug_assert!(offset < seg_bits);
-                    // SAFETY: offset < seg_bits <= 64 * words.len(): entries are filed with an
-                    // offset inside their segment, and the loop leaves once it is past the end.
-                    unsafe {
-                        *words.get_unchecked_mut(offset as usize / 64) &= !(1u64 << (offset % 64))
-                    };
-                    if SINGLE {
-                        offset += u64::from(STEP_210[wheel]) * prime;
-                        wheel = if wheel == 47 { 0 } else { wheel + 1 };
-                        debug_assert!(offset >= seg_bits, "a prime below the segment size");
-                        break;
-                    }
-                    offset += STEP[wheel] as u64 * prime;
-                    wheel = (wheel + 1) % 8;
-                    if offset >= seg_bits {
-                        break;
-                    }
-                }
+                debug_assert!(offset < seg_bits && wheel < 48);
+                // SAFETY: offset < seg_bits <= 64 * words.len(): entries are filed with an offset
+                // inside their segment (the mask below, and `insert`'s callers).
+                unsafe {
+                    *words.get_unchecked_mut(offset as usize / 64) &= !(1u64 << (offset % 64))
+                };
+                offset += u64::from(STEP_210[wheel]) * prime;
+                wheel = if wheel == 47 { 0 } else { wheel + 1 };
+                debug_assert!(offset >= seg_bits, "a prime below the segment's bit count");
                 let target = segment + (offset >> shift);
                 if target < self.segments {
                     let t = (target & mask) as usize;

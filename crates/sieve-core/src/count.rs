@@ -133,9 +133,7 @@ impl Tally {
 
     fn add_counts(&mut self, words: &[u64]) {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("popcnt")
-        {
+        if crate::cpu::has!("avx2") && crate::cpu::has!("popcnt") {
             // SAFETY: the CPU supports AVX2 and POPCNT, checked just above.
             return unsafe { self.add_avx2(words) };
         }

@@ -27,11 +27,17 @@
 //!
 //! ## How it is laid out
 //! - [`bitmap`]: the odd-only layout ([`OddBitmap`]) and its invariants.
-//! - `base_primes`: the sieving primes up to `sqrt(hi)` ([`SievingPrimes`]).
+//! - `base_primes`: the sieving primes up to `sqrt(hi)` ([`SievingPrimes`]), those above `2^16`
+//!   generated as the sieve goes.
 //! - `presieve`: primes 3..=167 removed by ANDing precomputed patterns.
-//! - `small`: primes with many multiples per segment, a modulo-30 wheel loop (per L1 chunk for small
-//!   primes, per segment for medium ones).
-//! - `bucket`: primes with few multiples per segment, Oliveira e Silva's bucket sieve.
+//! - `small`: primes with many multiples per segment, a modulo-30 wheel loop of whole unrolled turns
+//!   (per L1 chunk for small primes; per segment for medium ones, sorted by which loop copy they
+//!   enter next).
+//! - `sparse`: primes with a few multiples per segment, sorted by wheel index (after primesieve's
+//!   `EratMedium`).
+//! - `bucket`: primes with at most one multiple per segment, Oliveira e Silva's bucket sieve on a
+//!   modulo-210 wheel, in fixed-size blocks from a pool.
+//! - `cpu`: which instruction-set paths run (`ERATO_FORCE_PORTABLE=1` forces the portable ones).
 //! - `segment`: [`Sieve`] ties these together for each segment.
 //! - `count`: popcount counting and composable twin counts ([`Counts`]).
 //! - [`oracle`]: obviously correct slow methods, used to test the fast ones.
@@ -43,15 +49,18 @@ mod base_primes;
 pub mod bitmap;
 mod bucket;
 mod count;
+mod cpu;
 pub mod oracle;
 mod presieve;
 mod segment;
 mod small;
+mod sparse;
 mod wheel;
 
 pub use base_primes::SievingPrimes;
 pub use bitmap::{file as bitmap_file, BitmapError, OddBitmap};
 pub use count::{Counts, Edge};
+pub use cpu::simd_path;
 pub use segment::{Sieve, SieveConfig, Window};
 
 /// Number of primes in `[lo, hi]` (0 if `lo > hi`).

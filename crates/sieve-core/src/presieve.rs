@@ -15,7 +15,7 @@
 pub(crate) const PRESIEVE_MAX: u64 = 167;
 
 /// Groups of presieved primes; each group's product is one pattern's period in bytes. Applied four
-/// at a time, so their number is a multiple of four.
+/// at a time, so their number is a multiple of [`PASS`].
 const GROUPS: &[&[u64]] = &[
     &[3, 5, 7, 11, 13],
     &[17, 19, 23],
@@ -34,6 +34,9 @@ const GROUPS: &[&[u64]] = &[
     &[151, 157],
     &[163, 167],
 ];
+
+/// Patterns combined per pass over a segment: two passes of eight streams each.
+const PASS: usize = 4;
 
 /// One group's pattern: `period` bytes followed by a copy of its first 8 bytes, so that any word
 /// starting before `period` can be read contiguously.
@@ -57,25 +60,18 @@ impl Pattern {
         bytes.copy_within(0..8, period);
         Self { period, bytes }
     }
-
-    /// The pattern's bytes from `pos` on, as little-endian words (at least one).
-    #[inline(always)]
-    fn words_from(&self, pos: usize) -> impl Iterator<Item = u64> + '_ {
-        self.bytes[pos..]
-            .chunks_exact(8)
-            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
-    }
 }
 
-/// Combines four patterns into `words` in one pass: `words[j] = op(words[j], a & b & c & d)`.
+/// Combines `N` patterns into `words` in one pass: `words[j] = op(words[j], AND of the patterns)`.
 ///
 /// `pos[i]` is the byte of pattern `i` that the first word starts at. The words are done in runs
-/// over which no pattern wraps, so the inner loop is four streaming loads and one store.
+/// over which no pattern wraps, so the inner loop is `N` streaming loads and one store, which the
+/// compiler turns into vector loads of the target's width.
 #[inline(always)]
-fn apply4(
+fn apply<const N: usize>(
     words: &mut [u64],
-    patterns: [&Pattern; 4],
-    mut pos: [usize; 4],
+    patterns: [&Pattern; N],
+    mut pos: [usize; N],
     op: impl Fn(&mut u64, u64) + Copy,
 ) {
     let mut rest = words;
@@ -85,9 +81,13 @@ fn apply4(
             run = run.min((pattern.period + 8 - at) / 8);
         }
         let (head, tail) = rest.split_at_mut(run);
-        let [a, b, c, d] = [0, 1, 2, 3].map(|i| patterns[i].words_from(pos[i]));
-        for (word, (((a, b), c), d)) in head.iter_mut().zip(a.zip(b).zip(c).zip(d)) {
-            op(word, a & b & c & d);
+        let sources: [&[u8]; N] = std::array::from_fn(|i| &patterns[i].bytes[pos[i]..][..8 * run]);
+        for (j, word) in head.iter_mut().enumerate() {
+            let mut v = !0u64;
+            for source in &sources {
+                v &= u64::from_le_bytes(source[8 * j..8 * j + 8].try_into().expect("8 bytes"));
+            }
+            op(word, v);
         }
         for (at, pattern) in pos.iter_mut().zip(&patterns) {
             *at += 8 * run;
@@ -116,10 +116,25 @@ impl PreSieve {
     /// themselves are set.
     pub(crate) fn fill(&self, words: &mut [u64], seg_lo: u64) {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
+        if crate::cpu::has!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F, checked just above.
+            return unsafe { self.fill_avx512(words, seg_lo) };
+        }
+        #[cfg(target_arch = "x86_64")]
+        if crate::cpu::has!("avx2") {
             // SAFETY: the CPU supports AVX2, checked just above.
             return unsafe { self.fill_avx2(words, seg_lo) };
         }
+        self.fill_portable(words, seg_lo);
+    }
+
+    /// [`Self::fill`] compiled for AVX-512F: 512-bit loads and ANDs.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn fill_avx512(&self, words: &mut [u64], seg_lo: u64) {
         self.fill_portable(words, seg_lo);
     }
 
@@ -137,13 +152,13 @@ impl PreSieve {
     fn fill_portable(&self, words: &mut [u64], seg_lo: u64) {
         debug_assert!(seg_lo % 128 == 0);
         let byte = seg_lo / 16;
-        for (i, four) in self.patterns.chunks_exact(4).enumerate() {
-            let four = [&four[0], &four[1], &four[2], &four[3]];
-            let pos = four.map(|p| (byte % p.period as u64) as usize);
+        for (i, group) in self.patterns.chunks_exact(PASS).enumerate() {
+            let group: [&Pattern; PASS] = std::array::from_fn(|j| &group[j]);
+            let pos = group.map(|p| (byte % p.period as u64) as usize);
             if i == 0 {
-                apply4(words, four, pos, |w, p| *w = p);
+                apply(words, group, pos, |w, p| *w = p);
             } else {
-                apply4(words, four, pos, |w, p| *w &= p);
+                apply(words, group, pos, |w, p| *w &= p);
             }
         }
         if seg_lo < PRESIEVE_MAX {

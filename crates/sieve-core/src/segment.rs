@@ -1,4 +1,4 @@
-//! [`Sieve`]: one thread's sieve, tying pre-sieve, small, medium and bucket crossing together for each
+//! [`Sieve`]: one thread's sieve, tying pre-sieve, small, medium, sparse and bucket crossing together for each
 //! segment of an interval.
 
 use bitvec::prelude::*;
@@ -8,16 +8,23 @@ use crate::bitmap::{odd_count, OddBitmap};
 use crate::bucket::Buckets;
 use crate::count::{Counts, Tally};
 use crate::presieve::PreSieve;
-use crate::small::{self, WheelPrime};
+use crate::small::{self, TurnPrimes, WheelPrime};
+use crate::sparse::SparsePrimes;
 use crate::wheel::{first_multiple, first_multiple_210};
 use crate::SievingPrimes;
 
-/// Cache sizes that shape the sieve. Sizes are in bytes and are normalised by [`SieveConfig::new`]:
-/// both become powers of two, the segment between 4 KiB and 8 MiB (bucket entries hold bit offsets of 26 bits), the L1 chunk at most the segment.
+/// Cache sizes that shape the sieve. Sizes are in bytes and are normalised by the constructors:
+/// both become powers of two, the segment between 4 KiB and 8 MiB (bucket entries hold bit offsets
+/// of 26 bits), the L1 chunk at most the segment.
+///
+/// A configuration made by [`SieveConfig::new`] uses one segment size for every interval; one made
+/// by [`SieveConfig::for_caches`] picks it per interval from the work ([`Self::segment_bytes_for`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SieveConfig {
     l1_bytes: usize,
+    /// The segment size, or with `adaptive` the largest one.
     segment_bytes: usize,
+    adaptive: bool,
 }
 
 impl Default for SieveConfig {
@@ -28,22 +35,35 @@ impl Default for SieveConfig {
     }
 }
 
+/// `x` rounded down to a power of two (1 for 0).
+fn pow2_floor(x: usize) -> usize {
+    if x == 0 {
+        1
+    } else {
+        1 << (usize::BITS - 1 - x.leading_zeros())
+    }
+}
+
 impl SieveConfig {
-    /// A configuration for an L1 data cache of `l1_bytes` and segments of `segment_bytes` (ideally
-    /// about half the L2 cache). Values are rounded down to powers of two and clamped (see the type).
+    /// A configuration for an L1 data cache of `l1_bytes` and segments of `segment_bytes` for every
+    /// interval. Values are rounded down to powers of two and clamped (see the type).
     pub fn new(l1_bytes: usize, segment_bytes: usize) -> Self {
-        let pow2_floor = |x: usize| {
-            if x == 0 {
-                1
-            } else {
-                1 << (usize::BITS - 1 - x.leading_zeros())
-            }
-        };
         let segment_bytes = pow2_floor(segment_bytes).clamp(4 << 10, 8 << 20);
         let l1_bytes = pow2_floor(l1_bytes).clamp(1 << 10, segment_bytes);
         Self {
             l1_bytes,
             segment_bytes,
+            adaptive: false,
+        }
+    }
+
+    /// A configuration for a core with `l1_bytes` of L1 data cache and `l2_bytes` of L2 cache (per
+    /// core): L1-sized chunks for the small primes, and a segment sized from the work of each
+    /// interval, at most the L2 size ([`Self::segment_bytes_for`]).
+    pub fn for_caches(l1_bytes: usize, l2_bytes: usize) -> Self {
+        Self {
+            adaptive: true,
+            ..Self::new(l1_bytes, l2_bytes.max(l1_bytes))
         }
     }
 
@@ -52,12 +72,30 @@ impl SieveConfig {
         self.l1_bytes
     }
 
-    /// The segment size in bytes.
+    /// The segment size in bytes (for an adaptive configuration, the largest one).
     pub fn segment_bytes(&self) -> usize {
         self.segment_bytes
     }
 
-    /// Numbers covered by one segment.
+    /// The segment size in bytes used for an interval ending at `hi`.
+    ///
+    /// Adaptive configurations follow primesieve's rule (`sieveBytes = 2 sqrt(stop)`, clamped
+    /// between the L1 and L2 sizes; K. Walisch, primesieve `Erat.cpp`), converted to this layout:
+    /// primesieve's byte holds 30 numbers, an odd-only byte 16, so the same span of numbers takes
+    /// `3.75 sqrt(hi)` bytes, rounded to the nearest power of two. Segments grow with the work:
+    /// sieving primes up to `sqrt(hi)` with more multiples per segment cost less per multiple
+    /// (fewer bucket visits, fewer loop exits), until the segment no longer fits the L2 cache.
+    pub fn segment_bytes_for(&self, hi: u64) -> usize {
+        if !self.adaptive {
+            return self.segment_bytes;
+        }
+        let want = (3.75 * std::f64::consts::SQRT_2 * hi.isqrt() as f64) as usize;
+        pow2_floor(want)
+            .max(4 * self.l1_bytes)
+            .min(self.segment_bytes)
+    }
+
+    /// Numbers covered by one segment (for an adaptive configuration, the largest one).
     pub fn segment_span(&self) -> u64 {
         16 * self.segment_bytes as u64
     }
@@ -108,11 +146,12 @@ pub struct Sieve {
     /// that wheel turns may run past the current segment's end (see the `small` module).
     buffer: Vec<u64>,
     small: Vec<WheelPrime>,
-    medium: Vec<WheelPrime>,
-    /// Bucket primes below the segment's bit count, which may hit a segment several times.
-    buckets: Buckets,
+    medium: TurnPrimes,
+    /// Primes below the segment's bit count with too few hits for whole wheel turns, sorted by
+    /// wheel index.
+    sparse: SparsePrimes,
     /// Bucket primes at least the segment's bit count: at most one hit per segment.
-    big_buckets: Buckets,
+    buckets: Buckets,
     /// Generates the sieving primes above the stored ones; made on first need, kept for reuse.
     generator: Option<Box<Generator>>,
 }
@@ -125,9 +164,9 @@ impl Sieve {
             presieve: PreSieve::new(),
             buffer: vec![0; 2 * config.segment_bytes / 8],
             small: Vec::new(),
-            medium: Vec::new(),
+            medium: TurnPrimes::new(),
+            sparse: SparsePrimes::new(),
             buckets: Buckets::new(),
-            big_buckets: Buckets::new(),
             generator: None,
         }
     }
@@ -158,7 +197,7 @@ impl Sieve {
             primes.limit()
         );
         let start = lo & !127;
-        let seg_bits = 8 * self.config.segment_bytes;
+        let seg_bits = 8 * self.config.segment_bytes_for(hi);
         let seg_shift = seg_bits.trailing_zeros();
         let l1_bits = 8 * self.config.l1_bytes;
         let total_bits = odd_count(start, hi);
@@ -166,9 +205,10 @@ impl Sieve {
         if segments == 0 {
             return; // no odd number in [lo, hi]
         }
-        // Small primes make at least eight wheel turns (120p bits) in each L1 chunk. Medium ones have
-        // at least a few multiples per segment, and a turn (14p bits) that runs past a segment's end
-        // stays inside the slack. The rest go to the buckets.
+        // Small primes make at least eight wheel turns (120p bits) in each L1 chunk. Medium ones make
+        // at least one turn per segment, and a turn (14p bits) that runs past a segment's end stays
+        // inside the slack. Sparse ones (below the segment's bit count) have a few multiples per
+        // segment; the rest, at most one, go to the buckets.
         let small_max = (l1_bits / 128) as u64;
         let medium_max = (seg_bits / 16) as u64;
         let max_prime = hi.isqrt(); // at least the largest sieving prime used
@@ -185,9 +225,8 @@ impl Sieve {
         });
         self.small.clear();
         self.medium.clear();
-        self.buckets
-            .reset(segments, seg_shift, max_prime.min(seg_bits as u64), 3);
-        self.big_buckets.reset(segments, seg_shift, max_prime, 5);
+        self.sparse.clear();
+        self.buckets.reset(segments, seg_shift, max_prime, 5);
         let seg_words = seg_bits / 64;
         let span = 2 * seg_bits as u64;
         // Bits of segment k (all but the last are full).
@@ -231,7 +270,7 @@ impl Sieve {
                     // At most one hit per segment: a bucket prime on the modulo-210 wheel.
                     if let Some((n, wheel)) = first_multiple_210(p, seg_lo, hi) {
                         let bit = (n - seg_lo) / 2;
-                        self.big_buckets.insert(
+                        self.buckets.insert(
                             p as u32,
                             k + (bit >> seg_shift),
                             bit & (seg_bits as u64 - 1),
@@ -256,12 +295,7 @@ impl Sieve {
                         self.medium.push(wp)
                     }
                 } else {
-                    self.buckets.insert(
-                        p as u32,
-                        k + (bit >> seg_shift),
-                        bit & (seg_bits as u64 - 1),
-                        wheel,
-                    );
+                    self.sparse.insert(p, bit, wheel);
                 }
             }
 
@@ -270,11 +304,10 @@ impl Sieve {
                 chunk_end = (chunk_end + l1_bits).min(nbits);
                 small::cross_off(buffer, chunk_end, &mut self.small);
             }
-            small::cross_off(buffer, nbits, &mut self.medium);
-            self.buckets
-                .sieve_segment::<false>(k, &mut buffer[..seg_words]);
-            self.big_buckets
-                .sieve_segment::<true>(k, &mut buffer[..seg_words]);
+            self.medium.cross_off(buffer, nbits);
+            self.sparse
+                .sieve_segment(&mut buffer[..seg_words], seg_bits);
+            self.buckets.sieve_segment(k, &mut buffer[..seg_words]);
             let words = &mut buffer[..nwords];
 
             if k == 0 {
@@ -295,7 +328,7 @@ impl Sieve {
                 self.buffer
                     .copy_within(seg_words..seg_words + bits_of(k + 1).div_ceil(64), 0);
                 small::advance(&mut self.small, seg_bits);
-                small::advance(&mut self.medium, seg_bits);
+                self.medium.advance(seg_bits);
             }
         }
         if generator.is_some() {

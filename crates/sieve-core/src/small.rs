@@ -53,14 +53,17 @@ const D: [usize; 8] = [0, 3, 5, 6, 8, 9, 11, 14];
 /// loop bring `r` back to `R0`, and in each of them every mask and carry is a constant.
 ///
 /// # Safety
-/// `bytes` must be valid for reads and writes of `(stop + 14p).div_ceil(8)` bytes.
+/// `bytes` must be valid for reads and writes of `len >= (stop + 14p).div_ceil(8)` bytes, and no
+/// reference to them may be used during the call.
 #[inline(never)]
 unsafe fn cross_turns<const C: usize, const R0: usize>(
     bytes: *mut u8,
+    len: usize,
     stop: usize,
     q: usize,
     mut b: usize,
 ) -> usize {
+    debug_assert!((stop + 14 * (8 * q + C)).div_ceil(8) <= len);
     let offsets = D.map(|d| d * q);
     // One whole turn from bit 8b + r (a constant), or a return if it would start at or after stop.
     macro_rules! turn {
@@ -72,8 +75,9 @@ unsafe fn cross_turns<const C: usize, const R0: usize>(
             macro_rules! hit {
                 ($k:literal) => {{
                     let bit: usize = const { (R0 + $t * 15 * C) % 8 + D[$k] * C };
+                    debug_assert!(b + offsets[$k] + bit / 8 < len);
                     // SAFETY: the turn starts below `stop` (checked above), so its largest bit,
-                    // 8b + r + 14p, lies within the bytes the caller vouches for.
+                    // 8b + r + 14p, lies within the `len` bytes the caller vouches for.
                     unsafe { *bytes.add(b + offsets[$k] + bit / 8) &= !(1u8 << (bit % 8)) };
                 }};
             }
@@ -107,12 +111,13 @@ unsafe fn cross_turns<const C: usize, const R0: usize>(
 /// through a store and a reload on the loop's critical path; an empty `asm!` needs neither.
 #[inline(always)]
 fn opaque(mut x: usize) -> usize {
-    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    // Miri cannot run inline assembly; `black_box` is just as opaque there.
+    #[cfg(all(any(target_arch = "x86_64", target_arch = "aarch64"), not(miri)))]
     // SAFETY: the assembly is empty: it reads and writes nothing and leaves `x` as it was.
     unsafe {
         std::arch::asm!("/* {0} */", inout(reg) x, options(pure, nomem, nostack, preserves_flags));
     }
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    #[cfg(any(not(any(target_arch = "x86_64", target_arch = "aarch64")), miri))]
     {
         x = std::hint::black_box(x);
     }
@@ -120,7 +125,7 @@ fn opaque(mut x: usize) -> usize {
 }
 
 /// Signature shared by the 32 copies of [`cross_turns`].
-type TurnsFn = unsafe fn(*mut u8, usize, usize, usize) -> usize;
+type TurnsFn = unsafe fn(*mut u8, usize, usize, usize, usize) -> usize;
 
 /// The copies of [`cross_turns`], indexed by `[p % 8 / 2][bit % 8]`.
 const TURNS: [[TurnsFn; 8]; 4] = {
@@ -148,7 +153,6 @@ const TURNS: [[TurnsFn; 8]; 4] = {
 /// If a turn could reach past `words`: `stop + 14p` must fit for every prime.
 pub(crate) fn cross_off(words: &mut [u64], stop: usize, primes: &mut [WheelPrime]) {
     let capacity = words.len() * 64;
-    let bytes = words.as_mut_ptr().cast::<u8>();
     for wp in primes.iter_mut() {
         let p = wp.prime as usize;
         let mut i = wp.next as usize;
@@ -170,23 +174,138 @@ pub(crate) fn cross_off(words: &mut [u64], stop: usize, primes: &mut [WheelPrime
                 continue;
             }
         }
-        if cfg!(target_endian = "little") {
-            if i < stop {
-                // SAFETY: `bytes` views the `capacity / 8` bytes of `words` (u8 has no alignment or
-                // validity requirements), more than the `(stop + 14p).div_ceil(8)` asserted above;
-                // on little-endian targets byte j of that view holds bits 8j..8j+8 of the bitmap, as
-                // `cross_turns` assumes.
-                i = unsafe { TURNS[p % 8 / 2][i % 8](bytes, stop, p / 8, i / 8) };
-            }
-        } else {
-            while i < stop {
-                for d in D {
-                    clear(words, i + d * p);
-                }
-                i += TURN * p;
-            }
+        if i < stop {
+            i = cross_whole_turns(words, stop, p, i);
         }
         wp.next = i as u32;
+    }
+}
+
+/// Crosses off the whole wheel turns of `p` from bit `i` (wheel index 0) that start below `stop`;
+/// returns the start of the first turn at or after `stop`.
+#[inline(always)]
+fn cross_whole_turns(words: &mut [u64], stop: usize, p: usize, mut i: usize) -> usize {
+    debug_assert!(stop + 14 * p < words.len() * 64);
+    if cfg!(target_endian = "little") && !crate::cpu::portable_forced() {
+        let bytes = words.as_mut_ptr().cast::<u8>();
+        // SAFETY: `bytes` views the `8 * words.len()` bytes of `words` (u8 has no alignment or
+        // validity requirements), more than the `(stop + 14p).div_ceil(8)` that `cross_turns`
+        // needs (the caller's invariant, asserted above in debug builds); on little-endian targets
+        // byte j of that view holds bits 8j..8j+8 of the bitmap, as `cross_turns` assumes. No
+        // other reference to `words` is used while `bytes` is.
+        i = unsafe { TURNS[p % 8 / 2][i % 8](bytes, 8 * words.len(), stop, p / 8, i / 8) };
+    } else {
+        while i < stop {
+            for d in D {
+                clear(words, i + d * p);
+            }
+            i += TURN * p;
+        }
+    }
+    i
+}
+
+/// A prime resting at the start of a wheel turn: the prime and the bit index of that turn's first
+/// multiple.
+#[derive(Clone, Copy, Debug)]
+struct Resting {
+    prime: u32,
+    next: u32,
+}
+
+/// Primes crossed off by whole wheel turns, sorted by which copy of [`cross_turns`] they need next
+/// (`p mod 8` and the bit their next turn starts at).
+///
+/// A turn loop is entered once per prime and call; with the primes in random order that entry is
+/// an indirect call whose target changes from one prime to the next, mispredicted most of the time.
+/// Sorted, each list calls one copy for all its primes, and every prime is filed into the list of
+/// its next start as it leaves (primesieve's `EratMedium` sorts by wheel index for the same reason).
+/// Primes that have just joined and are not yet at the start of a turn wait in `joining`.
+pub(crate) struct TurnPrimes {
+    joining: Vec<WheelPrime>,
+    /// Indexed by `(p % 8 / 2) * 8 + next % 8`.
+    lists: [Vec<Resting>; 32],
+    spare: [Vec<Resting>; 32],
+    max_prime: usize,
+}
+
+impl TurnPrimes {
+    pub(crate) fn new() -> Self {
+        Self {
+            joining: Vec::new(),
+            lists: Default::default(),
+            spare: Default::default(),
+            max_prime: 0,
+        }
+    }
+
+    /// Forgets every prime (keeping the allocations).
+    pub(crate) fn clear(&mut self) {
+        self.joining.clear();
+        self.lists.iter_mut().for_each(Vec::clear);
+        self.max_prime = 0;
+    }
+
+    /// Adds a prime.
+    pub(crate) fn push(&mut self, wp: WheelPrime) {
+        self.max_prime = self.max_prime.max(wp.prime as usize);
+        self.joining.push(wp);
+    }
+
+    fn rest(lists: &mut [Vec<Resting>; 32], prime: u32, next: usize) {
+        lists[(prime as usize % 8 / 2) * 8 + next % 8].push(Resting {
+            prime,
+            next: next as u32,
+        });
+    }
+
+    /// Crosses off, for every prime, each wheel turn that starts below `stop`.
+    ///
+    /// # Panics
+    /// If a turn could reach past `words`: `stop + 14p` must fit for every prime.
+    pub(crate) fn cross_off(&mut self, words: &mut [u64], stop: usize) {
+        assert!(
+            stop + 14 * self.max_prime < words.len() * 64,
+            "a wheel turn from {stop} would overrun the segment"
+        );
+        if !self.joining.is_empty() {
+            cross_off(words, stop, &mut self.joining);
+            let lists = &mut self.lists;
+            self.joining.retain(|wp| {
+                let at_turn = wp.wheel == 0;
+                if at_turn {
+                    Self::rest(lists, wp.prime, wp.next as usize);
+                }
+                !at_turn
+            });
+        }
+        for (index, list) in self.lists.iter_mut().enumerate() {
+            if list.is_empty() {
+                continue;
+            }
+            for e in list.iter() {
+                let p = e.prime as usize;
+                let mut i = e.next as usize;
+                debug_assert_eq!((p % 8 / 2) * 8 + i % 8, index);
+                if i < stop {
+                    i = cross_whole_turns(words, stop, p, i);
+                }
+                Self::rest(&mut self.spare, e.prime, i);
+            }
+            list.clear();
+        }
+        std::mem::swap(&mut self.lists, &mut self.spare);
+    }
+
+    /// Moves every prime's next multiple from the current segment to the following one,
+    /// `seg_bits` (a multiple of 8) later.
+    pub(crate) fn advance(&mut self, seg_bits: usize) {
+        debug_assert!(seg_bits % 8 == 0);
+        advance(&mut self.joining, seg_bits);
+        for e in self.lists.iter_mut().flatten() {
+            debug_assert!(e.next as usize >= seg_bits);
+            e.next -= seg_bits as u32;
+        }
     }
 }
 
