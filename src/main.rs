@@ -274,9 +274,13 @@ fn main() -> ExitCode {
     let comm = match communicator() {
         Ok(c) => c,
         Err(e) => {
-            // Without a working communicator every copy gets here: only the launcher's rank 0 says so.
-            if driver::comm::launcher_rank().unwrap_or(0) == 0 {
-                eprintln!("erato: error: {e}");
+            // Without a working communicator every copy gets here: only the launcher's rank 0 says
+            // so. The others wait before exiting: Open MPI's mpirun kills the whole job as soon as
+            // any copy exits with an error, which lost rank 0's message whenever another copy got
+            // here first (MPICH builds under mpirun, whose singleton MPI_Init takes varying time).
+            match driver::comm::launcher_rank().unwrap_or(0) {
+                0 => eprintln!("erato: error: {e}"),
+                _ => std::thread::sleep(std::time::Duration::from_secs(5)),
             }
             return ExitCode::from(USAGE);
         }
