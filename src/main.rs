@@ -205,19 +205,17 @@ fn communicator() -> Result<Box<dyn Comm>, String> {
             .ok_or("MPI could not be initialised with Threading::Funneled")?;
         // A launcher that started n > 1 copies which each see a world of one: this binary is linked
         // to another MPI library than the launcher's, and every copy would print its own answer.
-        match driver::comm::launcher_size() {
-            Some(n) if n > 1 && mpi.size() == 1 => Err(format!(
-                "the launcher started {n} processes but MPI reports a world of 1: erato is linked against a different MPI library than the launcher (check `mpirun --version` and rebuild)"
-            )),
+        match driver::comm::Launcher::detect() {
+            Some(l) if l.size > 1 && mpi.size() == 1 => {
+                Err(l.world_of_one(&driver::comm::mpi_comm::library_version()))
+            }
             _ => Ok(Box::new(mpi)),
         }
     }
     #[cfg(not(feature = "mpi"))]
     {
-        match driver::comm::launcher_size() {
-            Some(n) if n > 1 => Err(format!(
-                "this erato was built without MPI support, but a launcher started {n} copies of it; rebuild with `cargo build --release --features mpi`, or run one copy"
-            )),
+        match driver::comm::Launcher::detect() {
+            Some(l) if l.size > 1 => Err(l.without_mpi()),
             _ => Ok(Box::new(driver::comm::Single)),
         }
     }
@@ -276,9 +274,13 @@ fn main() -> ExitCode {
     let comm = match communicator() {
         Ok(c) => c,
         Err(e) => {
-            // Without a working communicator every copy gets here: only the launcher's rank 0 says so.
-            if driver::comm::launcher_rank().unwrap_or(0) == 0 {
-                eprintln!("erato: error: {e}");
+            // Without a working communicator every copy gets here: only the launcher's rank 0 says
+            // so. The others wait before exiting: Open MPI's mpirun kills the whole job as soon as
+            // any copy exits with an error, which lost rank 0's message whenever another copy got
+            // here first (MPICH builds under mpirun, whose singleton MPI_Init takes varying time).
+            match driver::comm::launcher_rank().unwrap_or(0) {
+                0 => eprintln!("erato: error: {e}"),
+                _ => std::thread::sleep(std::time::Duration::from_secs(5)),
             }
             return ExitCode::from(USAGE);
         }

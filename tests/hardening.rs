@@ -129,15 +129,18 @@ fn read_only_directory_is_a_clear_error() {
     assert_eq!(left, Vec::<String>::new());
 }
 
-/// A build without MPI, started as several copies by a launcher (here: the variables mpirun sets),
+/// A build without MPI, started as several copies by a launcher (here: the variables each sets),
 /// refuses once instead of printing the answer N times.
 #[test]
 #[cfg(not(feature = "mpi"))]
 fn non_mpi_build_under_a_launcher_refuses() {
-    // mpirun's variables, then srun's (inside a step; the batch script itself has neither).
+    // Open MPI's mpirun, then PMI launchers (MPICH's Hydra mpiexec, srun --mpi=pmi2), then srun's
+    // own (inside a step; the batch script itself has neither), then Hydra's per-node variables.
     for (size_var, rank_var) in [
         ("OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK"),
+        ("PMI_SIZE", "PMI_RANK"),
         ("SLURM_STEP_NUM_TASKS", "SLURM_PROCID"),
+        ("MPI_LOCALNRANKS", "MPI_LOCALRANKID"),
     ] {
         for rank in ["0", "1"] {
             let out = Command::new(ERATO)

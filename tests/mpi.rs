@@ -1,9 +1,23 @@
-//! The MPI build under `mpirun`: every output byte-identical to the single-process run, for 1, 2
-//! and 3 ranks (3 oversubscribed on small machines), tiny and empty rank slices, and windows.
+//! The MPI build under its launcher: every output byte-identical to the single-process run, for 1,
+//! 2 and 3 ranks (3 oversubscribed on small machines), tiny and empty rank slices, and windows; what
+//! happens when a rank dies or is stopped; and, given a build against another MPI library, that
+//! the two refuse each other's launchers and share checkpoints.
+//!
+//! Which launcher: `ERATO_MPI_LAUNCHER` is `openmpi` (the default: Open MPI's mpirun) or `mpich`
+//! (MPICH's Hydra mpiexec, as in Intel MPI and MVAPICH); `ERATO_MPIEXEC` names the program (default:
+//! the first of `mpirun.openmpi`, `mpirun` or of `mpiexec.mpich`, `mpiexec.hydra`, `mpiexec` that is
+//! that family's: Debian's alternatives may point `mpirun` at either library). A launcher asked for
+//! and missing, or of the other family, fails every test: it never skips.
+//!
+//! The other library: `ERATO_OTHER_MPI_ERATO` (erato built against it), `ERATO_OTHER_MPI_LAUNCHER`
+//! and `ERATO_OTHER_MPIEXEC` (as above). Without `ERATO_OTHER_MPI_ERATO` the cross-library tests say
+//! so and pass; scripts/test sets all three for the MPICH run.
 #![cfg(feature = "mpi")]
 
-use std::path::PathBuf;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 const ERATO: &str = env!("CARGO_BIN_EXE_erato");
 
@@ -11,43 +25,163 @@ fn alone(args: &[&str]) -> Output {
     Command::new(ERATO).args(args).output().expect("erato runs")
 }
 
-/// `PREFIX mpirun -n ranks ... erato args`, with the settings this machine needs (root, 2 cores).
-fn launch(prefix: &[&str], ranks: usize, args: &[&str]) -> Command {
-    let (program, before) = prefix.split_first().expect("a program");
-    let mut command = Command::new(program);
-    command
-        .args(before)
-        .args([
-            "mpirun",
-            "-n",
-            &ranks.to_string(),
-            "--oversubscribe",
-            "--bind-to",
-            "none",
-        ])
-        .args([
-            "--mca",
-            "pml",
-            "ob1",
-            "--mca",
-            "mpi_yield_when_idle",
-            "1",
-            "--mca",
-            "btl",
-            "self,vader,tcp",
-        ])
-        .arg(ERATO)
-        .args(args)
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
-    command
+/// The MPI library families whose launchers differ in what the tests see.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Family {
+    /// Open MPI's mpirun (ORTE).
+    OpenMpi,
+    /// MPICH's Hydra mpiexec.
+    Mpich,
 }
 
-/// `erato args` under `mpirun -n ranks`, bounded by `timeout` so a hang fails instead of blocking.
+impl Family {
+    fn from_name(variable: &str, name: &str) -> Self {
+        match name {
+            "openmpi" => Self::OpenMpi,
+            "mpich" => Self::Mpich,
+            _ => panic!("{variable}={name:?}: expected openmpi or mpich"),
+        }
+    }
+    /// The programs tried when none is named, most specific first.
+    fn programs(self) -> &'static [&'static str] {
+        match self {
+            Self::OpenMpi => &["mpirun.openmpi", "mpirun"],
+            Self::Mpich => &["mpiexec.mpich", "mpiexec.hydra", "mpiexec"],
+        }
+    }
+    /// What the family's launcher prints for `--version`, one of these (Open MPI 4 prints
+    /// `mpirun (OpenRTE) 4.1.4`, Open MPI 5 `mpirun (Open MPI) 5.0.3`).
+    fn signatures(self) -> &'static [&'static str] {
+        match self {
+            Self::OpenMpi => &["(OpenRTE)", "(Open MPI)"],
+            Self::Mpich => &["HYDRA"],
+        }
+    }
+    /// The variable the launcher sets to each process's rank.
+    fn rank_var(self) -> &'static str {
+        match self {
+            Self::OpenMpi => "OMPI_COMM_WORLD_RANK",
+            Self::Mpich => "PMI_RANK",
+        }
+    }
+    /// How erato names this launcher in its errors.
+    fn described_as(self) -> &'static str {
+        match self {
+            Self::OpenMpi => "Open MPI's mpirun",
+            Self::Mpich => "Hydra's mpiexec",
+        }
+    }
+}
+
+/// A launcher found on this machine.
+#[derive(Debug)]
+struct Launcher {
+    family: Family,
+    program: String,
+}
+
+impl Launcher {
+    /// The launcher of `family` (`program`, or the first of the family's usual names that runs and
+    /// says it is of that family); panics, naming what it tried, when there is none.
+    fn find(family: Family, program: Option<String>) -> Self {
+        let candidates: Vec<String> = match program {
+            Some(p) => vec![p],
+            None => family.programs().iter().map(|p| p.to_string()).collect(),
+        };
+        let mut tried = Vec::new();
+        for candidate in candidates {
+            match Command::new(&candidate).arg("--version").output() {
+                Ok(out) => {
+                    let said = String::from_utf8_lossy(&out.stdout).to_string()
+                        + &String::from_utf8_lossy(&out.stderr);
+                    if family.signatures().iter().any(|s| said.contains(s)) {
+                        return Self {
+                            family,
+                            program: candidate,
+                        };
+                    }
+                    let first = said.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+                    tried.push(format!("{candidate} is another launcher ({first})"));
+                }
+                Err(e) => tried.push(format!("{candidate}: {e}")),
+            }
+        }
+        panic!(
+            "no {family:?} launcher: {}; install it (Debian: openmpi-bin or mpich) or name it in ERATO_MPIEXEC",
+            tried.join("; ")
+        );
+    }
+
+    /// `PREFIX LAUNCHER -n ranks ... erato args`, with the settings this machine needs (root, 2
+    /// cores, one rank using every core).
+    fn command(&self, prefix: &[&str], ranks: usize, erato: &Path, args: &[&str]) -> Command {
+        let (program, before) = prefix.split_first().expect("a program");
+        let mut command = Command::new(program);
+        command
+            .args(before)
+            .args([&self.program, "-n", &ranks.to_string()]);
+        match self.family {
+            Family::OpenMpi => {
+                // Open MPI binds each of up to 2 ranks to one core, refuses more ranks than cores
+                // and refuses root, unless told otherwise; ob1 and tcp halve its start-up here.
+                command
+                    .args(["--oversubscribe", "--bind-to", "none"])
+                    .args(["--mca", "pml", "ob1", "--mca", "mpi_yield_when_idle", "1"])
+                    .args(["--mca", "btl", "self,vader,tcp"])
+                    .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+                    .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+            }
+            Family::Mpich => {
+                // Hydra binds nothing and oversubscribes by default; say the first for the reader.
+                command.args(["-bind-to", "none"]);
+            }
+        }
+        command.arg(erato).args(args);
+        command
+    }
+}
+
+/// The launcher these tests run under (`ERATO_MPI_LAUNCHER`, `ERATO_MPIEXEC`).
+fn launcher() -> &'static Launcher {
+    static LAUNCHER: OnceLock<Launcher> = OnceLock::new();
+    LAUNCHER.get_or_init(|| {
+        let family = std::env::var("ERATO_MPI_LAUNCHER").map_or(Family::OpenMpi, |name| {
+            Family::from_name("ERATO_MPI_LAUNCHER", &name)
+        });
+        Launcher::find(family, std::env::var("ERATO_MPIEXEC").ok())
+    })
+}
+
+/// erato built against the other MPI library, and that library's launcher, when
+/// `ERATO_OTHER_MPI_ERATO` names one.
+fn other_library() -> Option<&'static (PathBuf, Launcher)> {
+    static OTHER: OnceLock<Option<(PathBuf, Launcher)>> = OnceLock::new();
+    OTHER
+        .get_or_init(|| {
+            let erato = PathBuf::from(std::env::var_os("ERATO_OTHER_MPI_ERATO")?);
+            assert!(
+                erato.is_file(),
+                "ERATO_OTHER_MPI_ERATO={}: no such file",
+                erato.display()
+            );
+            let name = std::env::var("ERATO_OTHER_MPI_LAUNCHER")
+                .expect("ERATO_OTHER_MPI_LAUNCHER (openmpi or mpich) beside ERATO_OTHER_MPI_ERATO");
+            let family = Family::from_name("ERATO_OTHER_MPI_LAUNCHER", &name);
+            assert_ne!(family, launcher().family, "the other library is this one");
+            Some((
+                erato,
+                Launcher::find(family, std::env::var("ERATO_OTHER_MPIEXEC").ok()),
+            ))
+        })
+        .as_ref()
+}
+
+/// `erato args` under `LAUNCHER -n ranks`, bounded by `timeout` so a hang fails instead of blocking.
 fn mpirun(ranks: usize, args: &[&str]) -> Output {
-    launch(&["timeout", "120"], ranks, args)
+    launcher()
+        .command(&["timeout", "120"], ranks, Path::new(ERATO), args)
         .output()
-        .expect("mpirun runs (OpenMPI installed?)")
+        .expect("the launcher runs")
 }
 
 /// [`mpirun`] that must succeed; on failure the message shows what erato said.
@@ -55,7 +189,8 @@ fn mpirun_ok(ranks: usize, args: &[&str]) -> Output {
     let out = mpirun(ranks, args);
     assert!(
         out.status.success(),
-        "mpirun -n {ranks} erato {args:?}: {}",
+        "{} -n {ranks} erato {args:?}: {}",
+        launcher().program,
         String::from_utf8_lossy(&out.stderr)
     );
     out
@@ -90,7 +225,8 @@ fn same_stdout(args: &[&str]) {
         let got = mpirun_ok(ranks, args);
         assert!(
             got.stdout == want.stdout,
-            "mpirun -n {ranks} erato {args:?}: output differs"
+            "{} -n {ranks} erato {args:?}: output differs",
+            launcher().program
         );
     }
 }
@@ -165,9 +301,9 @@ fn only_rank_0_prints_and_errors_end_the_job() {
     let out = mpirun(3, &["1e6", "--json"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
     assert!(String::from_utf8_lossy(&out.stdout).contains("\"ranks\":3"));
-    // A usage error: every rank stops, one message, status 2.
+    // A usage error: every rank stops, one message, and both launchers pass on status 2.
     let out = mpirun(3, &["1e20"]);
-    assert_ne!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr)
             .matches("erato: error:")
@@ -178,17 +314,53 @@ fn only_rank_0_prints_and_errors_end_the_job() {
     );
 }
 
-/// The pids of erato processes whose parent is `parent`, waiting (at most 20 s) for `count`.
-fn children(parent: u32, count: usize) -> Vec<u32> {
+/// Every process as (pid, parent pid, command name), read from /proc.
+fn processes() -> Vec<(u32, u32, String)> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid ...`: the name may hold spaces and parentheses.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..close].to_string();
+        let ppid = stat[close + 1..]
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse().ok());
+        if let Some(ppid) = ppid {
+            all.push((pid, ppid, name));
+        }
+    }
+    all
+}
+
+/// The pids of erato processes descended from `launcher` (Open MPI's mpirun forks the ranks; Hydra's
+/// mpiexec forks a proxy that forks them), waiting (at most 20 s) for `count`.
+fn children(launcher: u32, count: usize) -> Vec<u32> {
     let began = std::time::Instant::now();
     loop {
-        let out = Command::new("pgrep")
-            .args(["-P", &parent.to_string(), "erato"])
-            .output()
-            .unwrap();
-        let pids: Vec<u32> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| l.trim().parse().ok())
+        let all = processes();
+        let parent: std::collections::HashMap<u32, u32> =
+            all.iter().map(|&(pid, ppid, _)| (pid, ppid)).collect();
+        let descends = |mut pid: u32| {
+            while let Some(&up) = parent.get(&pid) {
+                if up == launcher {
+                    return true;
+                }
+                pid = up;
+            }
+            false
+        };
+        let pids: Vec<u32> = all
+            .iter()
+            .filter(|(pid, _, name)| name == "erato" && descends(*pid))
+            .map(|&(pid, _, _)| pid)
             .collect();
         if pids.len() >= count {
             return pids;
@@ -201,21 +373,51 @@ fn children(parent: u32, count: usize) -> Vec<u32> {
     }
 }
 
-/// `mpirun -n ranks erato args` started in the background, its output piped.
+/// Which of `ranks` has rank `rank`, by the variable the launcher sets.
+fn pid_of_rank(ranks: &[u32], rank: usize) -> u32 {
+    let wanted = format!("{}={rank}", launcher().family.rank_var());
+    ranks
+        .iter()
+        .copied()
+        .find(|p| {
+            std::fs::read(format!("/proc/{p}/environ"))
+                .is_ok_and(|env| env.split(|&b| b == 0).any(|v| v == wanted.as_bytes()))
+        })
+        .unwrap_or_else(|| panic!("no process with {wanted} among {ranks:?}"))
+}
+
+/// `LAUNCHER -n ranks erato args` started in the background, its output piped.
 fn mpirun_child(ranks: usize, args: &[&str]) -> std::process::Child {
-    let mut command = launch(&["env"], ranks, args);
+    let mut command = launcher().command(&["env"], ranks, Path::new(ERATO), args);
     command
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
-    command.spawn().expect("mpirun runs")
+    command.spawn().expect("the launcher runs")
 }
 
-/// Waits for a child at most `secs` seconds; kills it and fails if it is still running.
-fn wait_bounded(mut child: std::process::Child, secs: u64) -> std::process::ExitStatus {
+/// Waits for a child at most `secs` seconds, collecting its output; kills it and fails if it is
+/// still running.
+fn wait_bounded(mut child: std::process::Child, secs: u64) -> Output {
+    // Read the pipes on their own threads so that a chatty launcher never blocks on a full pipe.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
     let began = std::time::Instant::now();
     loop {
         if let Some(status) = child.try_wait().unwrap() {
-            return status;
+            return Output {
+                status,
+                stdout: stdout.join().unwrap(),
+                stderr: stderr.join().unwrap(),
+            };
         }
         if began.elapsed() > std::time::Duration::from_secs(secs) {
             let _ = child.kill();
@@ -225,23 +427,80 @@ fn wait_bounded(mut child: std::process::Child, secs: u64) -> std::process::Exit
     }
 }
 
+/// How each launcher ends a job one of whose ranks was killed with SIGKILL: Open MPI's mpirun sends
+/// the others SIGTERM (they stop as after Ctrl-C), reports on stderr and exits 128 + 9; Hydra's
+/// mpiexec sends SIGTERM and SIGKILL at once (no handler can run), prints its "BAD TERMINATION"
+/// banner on **stdout** and exits 9, the bare signal number.
+fn assert_ended_by_a_killed_rank(job: &Output) {
+    let stdout = String::from_utf8_lossy(&job.stdout);
+    match launcher().family {
+        Family::OpenMpi => {
+            assert_eq!(job.status.code(), Some(128 + 9), "{job:?}");
+            assert!(stdout.is_empty(), "{stdout}");
+        }
+        Family::Mpich => {
+            assert_eq!(job.status.code(), Some(9), "{job:?}");
+            assert!(stdout.contains("BAD TERMINATION"), "{stdout}");
+        }
+    }
+}
+
 #[test]
 fn a_killed_rank_ends_the_job() {
     let job = mpirun_child(3, &["1e13", "-t", "1"]);
     let ranks = children(job.id(), 3);
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert!(Command::new("kill")
-        .args(["-KILL", &ranks[1].to_string()])
+        .args(["-KILL", &pid_of_rank(&ranks, 1).to_string()])
         .status()
         .unwrap()
         .success());
-    let status = wait_bounded(job, 30);
-    assert!(!status.success(), "a job that lost a rank must fail");
+    let out = wait_bounded(job, 30);
+    assert!(!out.status.success(), "a job that lost a rank must fail");
+    assert_ended_by_a_killed_rank(&out);
     assert!(
         children_alive(&ranks).is_empty(),
         "ranks left running: {:?}",
         children_alive(&ranks)
     );
+}
+
+/// A rank other than 0 dies while rank 0 writes a listing: the output file is never created. Under
+/// Open MPI, rank 0 gets SIGTERM and removes its partial file; under Hydra it gets SIGKILL at once,
+/// so its hidden partial file (`.primes.txt.erato-partial-PID`) stays behind, as after any SIGKILL.
+#[test]
+fn a_killed_rank_during_a_listing_leaves_no_output() {
+    let dir = scratch("killed-listing");
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = dir.join("primes.txt");
+    let job = mpirun_child(
+        2,
+        &["1e12", "-p", "-o", target.to_str().unwrap(), "-t", "1"],
+    );
+    let ranks = children(job.id(), 2);
+    wait_until("rank 0 opening its output", 20, || {
+        std::fs::read_dir(&dir).unwrap().next().is_some()
+    });
+    let rank0 = pid_of_rank(&ranks, 0);
+    assert!(Command::new("kill")
+        .args(["-KILL", &pid_of_rank(&ranks, 1).to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let out = wait_bounded(job, 30);
+    assert_ended_by_a_killed_rank(&out);
+    assert!(children_alive(&ranks).is_empty(), "ranks left running");
+    let mut left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    let expected = match launcher().family {
+        Family::OpenMpi => vec![],
+        Family::Mpich => vec![format!(".primes.txt.erato-partial-{rank0}")],
+    };
+    assert_eq!(left, expected);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Those of `pids` still running (not exited, not zombies) after up to 10 s of waiting.
@@ -265,6 +524,8 @@ fn children_alive(pids: &[u32]) -> Vec<u32> {
     }
 }
 
+/// SIGTERM to rank 0: it removes its partial file and exits 143, which both launchers pass on
+/// after stopping the other ranks.
 #[test]
 fn sigterm_to_rank_0_stops_all_and_removes_output() {
     let dir = scratch("sigterm");
@@ -279,20 +540,15 @@ fn sigterm_to_rank_0_stops_all_and_removes_output() {
     wait_until("rank 0 opening its output", 20, || {
         std::fs::read_dir(&dir).unwrap().next().is_some()
     });
-    let rank0 = ranks.iter().copied().find(|p| {
-        std::fs::read(format!("/proc/{p}/environ")).is_ok_and(|env| {
-            env.split(|&b| b == 0)
-                .any(|v| v == b"OMPI_COMM_WORLD_RANK=0")
-        })
-    });
-    let rank0 = rank0.expect("rank 0's pid");
     assert!(Command::new("kill")
-        .args(["-TERM", &rank0.to_string()])
+        .args(["-TERM", &pid_of_rank(&ranks, 0).to_string()])
         .status()
         .unwrap()
         .success());
-    let status = wait_bounded(job, 30);
-    assert!(!status.success());
+    let out = wait_bounded(job, 30);
+    assert_eq!(out.status.code(), Some(128 + 15), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("erato: stopped by SIGTERM on rank 0; partial output removed"));
     assert!(children_alive(&ranks).is_empty());
     assert_eq!(
         std::fs::read_dir(&dir).unwrap().count(),
@@ -301,9 +557,10 @@ fn sigterm_to_rank_0_stops_all_and_removes_output() {
     );
 }
 
-/// Under mpirun, erato's stdout is a pipe to mpirun, which stays open; it is mpirun that finds the
-/// reader gone. OpenMPI 4.1 then aborts the job (and crashes on its way out, status 139), sending
-/// SIGTERM to the ranks. What erato controls: the job ends at once and no rank is left behind.
+/// Under a launcher, erato's stdout is a pipe to the launcher, which stays open; it is the launcher
+/// that finds the reader gone. Open MPI 4.1's mpirun then aborts the job (and crashes on its way
+/// out), sending SIGTERM to the ranks; Hydra's mpiexec is killed by SIGPIPE, and its proxy, losing
+/// it, kills the ranks. What erato controls: the job ends at once and no rank is left behind.
 /// (Run alone, a closed pipe is a quiet success: tests/hardening.rs.)
 #[test]
 fn closed_pipe_under_mpirun_ends_the_job() {
@@ -316,8 +573,34 @@ fn closed_pipe_under_mpirun_ends_the_job() {
     )
     .unwrap();
     assert_eq!(first, "2\n");
-    wait_bounded(job, 30);
+    let out = wait_bounded(job, 30);
+    assert!(!out.status.success(), "{out:?}");
+    if launcher().family == Family::Mpich {
+        assert_eq!(
+            out.status.signal(),
+            Some(13),
+            "mpiexec killed by SIGPIPE: {out:?}"
+        );
+    }
     assert!(children_alive(&ranks).is_empty(), "ranks left running");
+}
+
+/// `erato args --checkpoint FILE -t 1` started by `start`, killed once FILE records three units.
+fn interrupted_count(file: &Path, mut start: Command) {
+    let mut child = start.spawn().unwrap();
+    wait_until("checkpointed units", 60, || {
+        std::fs::read_to_string(file).map_or(0, |t| t.matches("\ndone ").count()) >= 3
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+const CHECKPOINTED: [&str; 4] = ["1e12", "1e12+5e10", "--twins", "-q"];
+
+fn checkpointed(file: &Path) -> Vec<&str> {
+    let mut args = CHECKPOINTED.to_vec();
+    args.extend(["--checkpoint", file.to_str().unwrap(), "-t", "1"]);
+    args
 }
 
 #[test]
@@ -325,25 +608,81 @@ fn checkpoint_resumes_with_other_ranks() {
     let dir = scratch("checkpoint");
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("count.checkpoint");
-    let file_arg = file.to_str().unwrap();
     // Begin alone, stop after a few units, finish with three ranks.
-    let args = [
-        "1e12",
-        "1e12+5e10",
-        "--twins",
-        "-q",
-        "--checkpoint",
-        file_arg,
-        "-t",
-        "1",
-    ];
-    let mut child = Command::new(ERATO).args(args).spawn().unwrap();
+    let mut start = Command::new(ERATO);
+    start.args(checkpointed(&file));
+    interrupted_count(&file, start);
+    let resumed = mpirun_ok(3, &checkpointed(&file));
+    assert_eq!(resumed.stdout, alone(&CHECKPOINTED).stdout);
+}
+
+/// A checkpoint holds counts and the range, nothing of MPI: a count begun with one library's build
+/// finishes with the other's, in both directions.
+#[test]
+fn checkpoint_resumes_across_libraries() {
+    let Some((other, _)) = other_library() else {
+        eprintln!("ERATO_OTHER_MPI_ERATO is not set: no build against another MPI to resume with");
+        return;
+    };
+    let dir = scratch("checkpoint-across");
+    std::fs::create_dir_all(&dir).unwrap();
+    let uninterrupted = alone(&CHECKPOINTED).stdout;
+    // The other library's build, alone (a singleton MPI_Init), then this one under its launcher.
+    let file = dir.join("from-other.checkpoint");
+    let mut start = Command::new(other);
+    start.args(checkpointed(&file));
+    interrupted_count(&file, start);
+    assert_eq!(mpirun_ok(3, &checkpointed(&file)).stdout, uninterrupted);
+    // This build under its launcher, stopped by SIGTERM to rank 0, then the other build alone.
+    let file = dir.join("from-this.checkpoint");
+    let job = mpirun_child(2, &checkpointed(&file));
+    let ranks = children(job.id(), 2);
     wait_until("checkpointed units", 60, || {
         std::fs::read_to_string(&file).map_or(0, |t| t.matches("\ndone ").count()) >= 3
     });
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let resumed = mpirun_ok(3, &args);
-    let uninterrupted = alone(&["1e12", "1e12+5e10", "--twins", "-q"]);
-    assert_eq!(resumed.stdout, uninterrupted.stdout);
+    Command::new("kill")
+        .args(["-TERM", &pid_of_rank(&ranks, 0).to_string()])
+        .status()
+        .unwrap();
+    wait_bounded(job, 30);
+    let resumed = Command::new(other)
+        .args(checkpointed(&file))
+        .output()
+        .unwrap();
+    assert!(resumed.status.success(), "{resumed:?}");
+    assert_eq!(resumed.stdout, uninterrupted);
+}
+
+/// Run under the other library's launcher, a build sees a world of one in every copy: each would
+/// print the whole answer. erato refuses once, naming the launcher and its own library.
+#[test]
+fn a_launcher_of_another_library_is_refused() {
+    let Some((other, other_launcher)) = other_library() else {
+        eprintln!("ERATO_OTHER_MPI_ERATO is not set: no other MPI library to cross with");
+        return;
+    };
+    for (launcher, erato) in [
+        (launcher(), other.as_path()),
+        (other_launcher, Path::new(ERATO)),
+    ] {
+        let out = launcher
+            .command(&["timeout", "120"], 3, erato, &["1e6", "-q"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            out.stdout.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("erato: ")).collect();
+        assert_eq!(errors.len(), 1, "{err}");
+        assert!(
+            errors[0].contains(launcher.family.described_as())
+                && errors[0].contains("started 3 processes")
+                && errors[0].contains("sees a world of 1"),
+            "{err}"
+        );
+    }
 }
