@@ -33,8 +33,8 @@ fn sysfs_cache(level: u32) -> Option<usize> {
 }
 
 /// The sieve configuration for this machine: L1 chunks the size of the L1 data cache and segments
-/// sized from the work, at most the L2 cache ([`SieveConfig::for_caches`]), unless `segment_kib`
-/// fixes the segment size.
+/// sized from the work, at most half the L2 cache ([`SieveConfig::for_caches`]), unless
+/// `segment_kib` fixes the segment size.
 pub fn detect(segment_kib: Option<usize>) -> SieveConfig {
     let default = SieveConfig::default();
     let l1 = sysfs_cache(1).unwrap_or(default.l1_bytes());

@@ -29,10 +29,10 @@ use crate::wheel::STEP_210;
 pub(crate) const OFFSET_BITS: u32 = 26;
 const OFFSET_MASK: u32 = (1 << OFFSET_BITS) - 1;
 
-/// Entries per block, the first of them the block's header: 8 KiB, large enough that taking a
-/// block from the pool is rare, small enough that the ring's partly filled blocks (one per slot)
-/// stay a few MiB.
-const BLOCK: usize = 1024;
+/// Entries per block, the first of them the block's header: 4 KiB (one page), large enough that
+/// taking a block from the pool is rare, small enough that the ring's partly filled blocks (one
+/// per slot, up to 8,192 slots near 2^64) stay a few tens of MiB.
+const BLOCK: usize = 512;
 
 /// Bytes per block; blocks are aligned to it, so a write position that reaches a multiple of it
 /// has filled its block (primesieve's buckets use the same trick).
@@ -40,7 +40,7 @@ const BLOCK_BYTES: usize = BLOCK * std::mem::size_of::<Entry>();
 
 /// Blocks per page of the pool: pages are allocated whole and never move, so the pool grows
 /// without copying what it holds (a doubling vector would briefly need twice the memory).
-const PAGE_BLOCKS: usize = 64;
+const PAGE_BLOCKS: usize = 128;
 
 /// No block (end of a list).
 const NONE: u32 = u32::MAX;

@@ -23,19 +23,37 @@ fn check(config: SieveConfig, lo: u64, hi: u64) {
     assert_eq!(counts.twins, twins);
 }
 
+fn tiny() -> SieveConfig {
+    SieveConfig::new(1 << 10, 4 << 10)
+}
+
+/// Small numbers, crossing segment edges (65,536 numbers per segment): all classes but buckets.
 #[test]
-fn every_path_on_small_intervals() {
-    let tiny = SieveConfig::new(1 << 10, 4 << 10);
-    // Small numbers, crossing segment edges (65,536 numbers per segment): all classes but buckets.
-    check(tiny, 0, 3_000);
-    check(tiny, 65_536 - 1_000, 65_536 + 1_000);
-    // Bucket primes (>= 32,768) hit: sqrt(hi) above 2^15, across a segment edge.
-    check(tiny, (1 << 31) - 1_500, (1 << 31) + 1_500);
-    // Generated sieving primes (above 2^16): sqrt(hi) = 2^17.
-    check(tiny, (1 << 34) - 1_000, (1 << 34) + 500);
-    // A larger L1 chunk, so that the L1-chunked small-prime path has primes (up to 64).
-    let mid = SieveConfig::new(8 << 10, 16 << 10);
-    check(mid, 1_000_000, 1_004_000);
-    // The adaptive configuration picks its own segment.
+fn small_numbers_across_segments() {
+    check(tiny(), 0, 3_000);
+    check(tiny(), 65_536 - 1_000, 65_536 + 1_000);
+}
+
+/// Bucket primes (>= 32,768) hit: sqrt(hi) above 2^15, across a segment edge.
+#[test]
+fn bucket_primes() {
+    check(tiny(), (1 << 31) - 700, (1 << 31) + 700);
+}
+
+/// Generated sieving primes (above 2^16): sqrt(hi) just above 2^16.
+#[test]
+fn generated_sieving_primes() {
+    check(
+        tiny(),
+        (1 << 32) + (1 << 18) - 500,
+        (1 << 32) + (1 << 18) + 500,
+    );
+}
+
+/// A larger L1 chunk, so that the L1-chunked small-prime path has primes (up to 512), and the
+/// adaptive configuration, which picks its own segment.
+#[test]
+fn l1_chunks_and_adaptive_segments() {
+    check(SieveConfig::new(8 << 10, 16 << 10), 1_000_000, 1_003_000);
     check(SieveConfig::for_caches(8 << 10, 64 << 10), 0, 5_000);
 }
