@@ -145,7 +145,8 @@ impl Window<'_> {
 /// more than any before it.
 pub struct Sieve {
     config: SieveConfig,
-    presieve: PreSieve,
+    /// The pre-sieve patterns, shared by every sieve of the process (read only).
+    presieve: &'static PreSieve,
     /// Two segments: the current one, then the slack that holds the next one, pre-sieved ahead so
     /// that wheel turns may run past the current segment's end (see the `small` module).
     buffer: Vec<u64>,
@@ -165,7 +166,7 @@ impl Sieve {
     pub fn new(config: SieveConfig) -> Self {
         Self {
             config,
-            presieve: PreSieve::new(),
+            presieve: PreSieve::shared(),
             buffer: vec![0; 2 * config.segment_bytes / 8],
             small: Vec::new(),
             medium: TurnPrimes::new(),
