@@ -3,7 +3,7 @@
 //! [`Engine`]'s threads.
 //!
 //! Every function takes a `cancel` flag that the engine reads before each chunk: a caller that
-//! waits on another thread (for Ctrl-C, say) sets it, and the call returns [`Cancelled`] once the
+//! waits on another thread (for Ctrl-C, say) sets it, and the call returns `Cancelled` once the
 //! chunks already running finish. Chunks of a count are at most [`MAX_CHUNK`] numbers wide (or
 //! [`plan::min_chunk`] where that is larger), a fraction of a second each below about 10^15.
 //!
@@ -37,6 +37,47 @@ impl std::fmt::Display for Cancelled {
 }
 
 impl std::error::Error for Cancelled {}
+
+/// Why a listing produced no primes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListError {
+    /// Cancelled through the flag.
+    Cancelled,
+    /// The bitmap or the primes of the range do not fit in memory; `bytes` were asked for.
+    OutOfMemory {
+        /// The allocation that failed, in bytes.
+        bytes: u128,
+    },
+}
+
+impl From<Cancelled> for ListError {
+    fn from(_: Cancelled) -> Self {
+        Self::Cancelled
+    }
+}
+
+impl std::fmt::Display for ListError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Cancelled => write!(f, "cancelled"),
+            Self::OutOfMemory { bytes } => write!(f, "cannot allocate {bytes} bytes"),
+        }
+    }
+}
+
+impl std::error::Error for ListError {}
+
+/// `len` zeros, or [`ListError::OutOfMemory`] where an allocation would abort the process. The
+/// zeros come from `calloc`, whose fresh pages are zero already: no pass over the memory.
+fn zeros(len: u128) -> Result<Vec<u64>, ListError> {
+    let too_big = ListError::OutOfMemory { bytes: 8 * len };
+    let len = usize::try_from(len).map_err(|_| too_big)?;
+    // Probe with a plain reservation (it can fail without aborting), then allocate zeroed.
+    Vec::<u64>::new()
+        .try_reserve_exact(len)
+        .map_err(|_| too_big)?;
+    Ok(vec![0; len])
+}
 
 /// Widest chunk a count hands one thread, so that a cancel waits for at most about a tenth of a
 /// second of sieving (about 10^10 numbers per second per core at the bottom of the range, a few
@@ -84,7 +125,7 @@ pub fn primes(
     lo: u64,
     hi: u64,
     cancel: &AtomicBool,
-) -> Result<Vec<u64>, Cancelled> {
+) -> Result<Vec<u64>, ListError> {
     assert!(lo <= hi, "empty interval [{lo}, {hi}]");
     list(engine, &SievingPrimes::for_hi(hi), lo, hi, cancel)
 }
@@ -100,10 +141,10 @@ fn list(
     lo: u64,
     hi: u64,
     cancel: &AtomicBool,
-) -> Result<Vec<u64>, Cancelled> {
-    let mut words = vec![0u64; words_from_aligned(lo, hi)];
+) -> Result<Vec<u64>, ListError> {
+    let mut words = zeros(words_from_aligned(lo, hi) as u128)?;
     if !engine.fill_words_until(sieving, lo, hi, &mut words, cancel) {
-        return Err(Cancelled);
+        return Err(ListError::Cancelled);
     }
     let two = usize::from(lo <= 2 && 2 <= hi);
     // Bit i of word j stands for base + 128 j + 2 i (2 has no bit).
@@ -113,8 +154,7 @@ fn list(
             .par_chunks(DECODE_WORDS)
             .map(|part| part.iter().map(|w| w.count_ones() as usize).sum())
             .collect();
-        // Zeroed pages come from the allocator already zero, so this costs no pass over memory.
-        let mut out = vec![0u64; two + per_part.iter().sum::<usize>()];
+        let mut out = zeros((two + per_part.iter().sum::<usize>()) as u128)?;
         let (head, mut rest) = out.split_at_mut(two);
         head.fill(2);
         let mut jobs = Vec::with_capacity(per_part.len());
@@ -173,7 +213,7 @@ impl PrimeChunks {
         &mut self,
         engine: &Engine,
         cancel: &AtomicBool,
-    ) -> Result<Option<Vec<u64>>, Cancelled> {
+    ) -> Result<Option<Vec<u64>>, ListError> {
         let Some((a, b)) = self.peek() else {
             return Ok(None);
         };
@@ -206,6 +246,16 @@ pub enum NthPrimeError {
 impl From<Cancelled> for NthPrimeError {
     fn from(_: Cancelled) -> Self {
         Self::Cancelled
+    }
+}
+
+impl From<ListError> for NthPrimeError {
+    fn from(e: ListError) -> Self {
+        match e {
+            ListError::Cancelled => Self::Cancelled,
+            // The windows listed hold about a million primes: 8 MB.
+            ListError::OutOfMemory { .. } => panic!("out of memory for a small window: {e}"),
+        }
     }
 }
 
@@ -262,7 +312,7 @@ fn nth_above(
         let span = remaining as f64 * gap_near(guess);
         if (remaining as f64) < LIST_BELOW {
             let width = (1.25 * span + 2000.0) as u64;
-            let hi = lo.saturating_add(width).min(u64::MAX);
+            let hi = lo.saturating_add(width);
             let found = primes(engine, lo, hi, cancel)?;
             if let Some(&p) = found.get(remaining as usize - 1) {
                 return Ok(p);
@@ -375,6 +425,11 @@ mod tests {
         assert_eq!(big.len(), 16_252_325);
         assert!(big.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(big.last(), Some(&299_999_977));
+        // 2^64 numbers need 2^57 words of bitmap: an error, not an abort.
+        assert!(matches!(
+            primes(&e, 0, u64::MAX, &GO),
+            Err(ListError::OutOfMemory { .. })
+        ));
     }
 
     #[test]
@@ -392,13 +447,13 @@ mod tests {
         let e = engine();
         let stop = AtomicBool::new(true);
         assert_eq!(count(&e, 0, 1 << 34, false, &stop), Err(Cancelled));
-        assert_eq!(primes(&e, 0, 1 << 20, &stop), Err(Cancelled));
+        assert_eq!(primes(&e, 0, 1 << 20, &stop), Err(ListError::Cancelled));
         assert_eq!(
             nth_prime(&e, 1 << 40, 0, &stop),
             Err(NthPrimeError::Cancelled)
         );
         let mut chunks = PrimeChunks::new(0, 1000, 100);
-        assert_eq!(chunks.next_chunk(&e, &stop), Err(Cancelled));
+        assert_eq!(chunks.next_chunk(&e, &stop), Err(ListError::Cancelled));
         assert_eq!(
             chunks.peek(),
             Some((0, 99)),
