@@ -4,8 +4,9 @@
 //!
 //! Every function takes a `cancel` flag that the engine reads before each chunk: a caller that
 //! waits on another thread (for Ctrl-C, say) sets it, and the call returns `Cancelled` once the
-//! chunks already running finish. Chunks of a count are at most [`MAX_CHUNK`] numbers wide (or
-//! [`plan::min_chunk`] where that is larger), a fraction of a second each below about 10^15.
+//! chunks already running finish. Chunks of a count are at most [`MAX_CHUNK`] numbers wide below
+//! about 4.5 * 10^15 (a few tenths of a second each), `16 sqrt(hi)` above; listing uses the
+//! engine's own chunks, which are short for any range whose primes fit in memory.
 //!
 //! ```
 //! use std::sync::atomic::AtomicBool;
@@ -79,16 +80,17 @@ fn zeros(len: u128) -> Result<Vec<u64>, ListError> {
     Ok(vec![0; len])
 }
 
-/// Widest chunk a count hands one thread, so that a cancel waits for at most about a tenth of a
-/// second of sieving (about 10^10 numbers per second per core at the bottom of the range, a few
-/// 10^9 near 10^15). Near 2^64 each chunk must be wider ([`plan::min_chunk`]) to pay for finding
-/// the first multiple of each of the 2 * 10^8 sieving primes.
+/// Widest chunk a count hands one thread below about 4.5 * 10^15, so that a cancel waits for a
+/// few tenths of a second of sieving at most (from about 10^10 numbers per second per core at the
+/// bottom of the range to a few 10^9 near 10^15). Higher up, chunks are `16 sqrt(hi)` wide
+/// instead: each chunk first finds a multiple of every sieving prime up to `sqrt(hi)`, and at that
+/// width this costs under a tenth of the sieving.
 pub const MAX_CHUNK: u64 = 1 << 30;
 
-/// The engine's chunks of `[lo, hi]`, each cut further to at most `max(MAX_CHUNK, min_chunk(hi))`
+/// The engine's chunks of `[lo, hi]`, each cut further to at most `max(MAX_CHUNK, 16 sqrt(hi))`
 /// numbers at multiples of 128.
 fn chunks(engine: &Engine, lo: u64, hi: u64) -> Vec<(u64, u64)> {
-    let widest = MAX_CHUNK.max(plan::min_chunk(hi));
+    let widest = MAX_CHUNK.max(16 * hi.isqrt());
     plan::chunks(lo, hi, engine.threads())
         .into_iter()
         .flat_map(|(a, b)| {
@@ -126,57 +128,109 @@ pub fn primes(
     hi: u64,
     cancel: &AtomicBool,
 ) -> Result<Vec<u64>, ListError> {
-    assert!(lo <= hi, "empty interval [{lo}, {hi}]");
-    list(engine, &SievingPrimes::for_hi(hi), lo, hi, cancel)
+    sieve(engine, lo, hi, cancel)?.to_vec(engine)
 }
 
-/// Words decoded by one thread at a time when listing: 2^14 words are 2^21 numbers.
+/// Sieves `[lo, hi]` (`lo <= hi`) for listing: the first half of [`primes`], for a caller that
+/// wants the primes in memory of its own (a NumPy array) rather than in a new `Vec`.
+pub fn sieve(engine: &Engine, lo: u64, hi: u64, cancel: &AtomicBool) -> Result<Sieved, ListError> {
+    assert!(lo <= hi, "empty interval [{lo}, {hi}]");
+    Sieved::new(engine, &SievingPrimes::for_hi(hi), lo, hi, cancel)
+}
+
+/// Words counted or decoded by one thread at a time when listing: 2^14 words are 2^21 numbers.
 const DECODE_WORDS: usize = 1 << 14;
 
-/// The primes in `[lo, hi]` with `sieving` covering `hi`: the bitmap words on all threads, then an
-/// exact-size output that every thread decodes its share of words into.
-fn list(
-    engine: &Engine,
-    sieving: &SievingPrimes,
+/// A sieved range waiting to be listed: its odd-only bitmap words and the primes in each part of
+/// [`DECODE_WORDS`] words, so that each thread knows where its share of the output begins.
+pub struct Sieved {
     lo: u64,
     hi: u64,
-    cancel: &AtomicBool,
-) -> Result<Vec<u64>, ListError> {
-    let mut words = zeros(words_from_aligned(lo, hi) as u128)?;
-    if !engine.fill_words_until(sieving, lo, hi, &mut words, cancel) {
-        return Err(ListError::Cancelled);
+    words: Vec<u64>,
+    per_part: Vec<usize>,
+}
+
+impl Sieved {
+    /// Sieves `[lo, hi]` with `sieving` covering `hi`, on all threads.
+    fn new(
+        engine: &Engine,
+        sieving: &SievingPrimes,
+        lo: u64,
+        hi: u64,
+        cancel: &AtomicBool,
+    ) -> Result<Self, ListError> {
+        let mut words = zeros(words_from_aligned(lo, hi) as u128)?;
+        if !engine.fill_words_until(sieving, lo, hi, &mut words, cancel) {
+            return Err(ListError::Cancelled);
+        }
+        let per_part = engine.install(|| {
+            words
+                .par_chunks(DECODE_WORDS)
+                .map(|part| part.iter().map(|w| w.count_ones() as usize).sum())
+                .collect()
+        });
+        Ok(Self {
+            lo,
+            hi,
+            words,
+            per_part,
+        })
     }
-    let two = usize::from(lo <= 2 && 2 <= hi);
-    // Bit i of word j stands for base + 128 j + 2 i (2 has no bit).
-    let base = (lo & !127) + 1;
-    engine.install(|| {
-        let per_part: Vec<usize> = words
-            .par_chunks(DECODE_WORDS)
-            .map(|part| part.iter().map(|w| w.count_ones() as usize).sum())
-            .collect();
-        let mut out = zeros((two + per_part.iter().sum::<usize>()) as u128)?;
+
+    /// The number of primes in the range.
+    pub fn len(&self) -> usize {
+        usize::from(self.lo <= 2 && 2 <= self.hi) + self.per_part.iter().sum::<usize>()
+    }
+
+    /// Whether the range holds no prime.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The primes in a new `Vec`, or [`ListError::OutOfMemory`].
+    pub fn to_vec(&self, engine: &Engine) -> Result<Vec<u64>, ListError> {
+        let mut out = zeros(self.len() as u128)?;
+        self.decode_into(engine, &mut out);
+        Ok(out)
+    }
+
+    /// Writes the primes, in increasing order, into `out`, on all threads.
+    ///
+    /// # Panics
+    /// If `out.len()` is not [`Sieved::len`].
+    pub fn decode_into(&self, engine: &Engine, out: &mut [u64]) {
+        assert_eq!(out.len(), self.len(), "one slot per prime");
+        let two = usize::from(self.lo <= 2 && 2 <= self.hi);
         let (head, mut rest) = out.split_at_mut(two);
         head.fill(2);
-        let mut jobs = Vec::with_capacity(per_part.len());
-        for (k, (part, &n)) in words.chunks(DECODE_WORDS).zip(&per_part).enumerate() {
+        // Bit i of word j stands for base + 128 j + 2 i (2 has no bit).
+        let base = (self.lo & !127) + 1;
+        let mut jobs = Vec::with_capacity(self.per_part.len());
+        for (k, (part, &n)) in self
+            .words
+            .chunks(DECODE_WORDS)
+            .zip(&self.per_part)
+            .enumerate()
+        {
             let (mine, tail) = rest.split_at_mut(n);
             jobs.push((base + 128 * (k * DECODE_WORDS) as u64, part, mine));
             rest = tail;
         }
-        jobs.into_par_iter().for_each(|(first, part, slots)| {
-            let mut slots = slots.iter_mut();
-            for (j, &word) in part.iter().enumerate() {
-                let word_base = first + 128 * j as u64;
-                let mut w = word;
-                while w != 0 {
-                    *slots.next().expect("one slot per set bit") =
-                        word_base + 2 * u64::from(w.trailing_zeros());
-                    w &= w - 1;
+        engine.install(|| {
+            jobs.into_par_iter().for_each(|(first, part, slots)| {
+                let mut slots = slots.iter_mut();
+                for (j, &word) in part.iter().enumerate() {
+                    let word_base = first + 128 * j as u64;
+                    let mut w = word;
+                    while w != 0 {
+                        *slots.next().expect("one slot per set bit") =
+                            word_base + 2 * u64::from(w.trailing_zeros());
+                        w &= w - 1;
+                    }
                 }
-            }
+            })
         });
-        Ok(out)
-    })
+    }
 }
 
 /// The primes of `[lo, hi]` in chunks of at most `width` numbers each, for ranges whose primes do
@@ -214,6 +268,18 @@ impl PrimeChunks {
         engine: &Engine,
         cancel: &AtomicBool,
     ) -> Result<Option<Vec<u64>>, ListError> {
+        match self.next_sieved(engine, cancel)? {
+            Some(sieved) => sieved.to_vec(engine).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// [`PrimeChunks::next_chunk`] sieved but not yet listed.
+    pub fn next_sieved(
+        &mut self,
+        engine: &Engine,
+        cancel: &AtomicBool,
+    ) -> Result<Option<Sieved>, ListError> {
         let Some((a, b)) = self.peek() else {
             return Ok(None);
         };
@@ -223,9 +289,9 @@ impl PrimeChunks {
             self.sieving = Some(SievingPrimes::for_hi(b.saturating_mul(16).min(self.hi)));
         }
         let sieving = self.sieving.as_ref().expect("set above");
-        let primes = list(engine, sieving, a, b, cancel)?;
+        let sieved = Sieved::new(engine, sieving, a, b, cancel)?;
         self.next = (b < self.hi).then(|| b + 1);
-        Ok(Some(primes))
+        Ok(Some(sieved))
     }
 }
 

@@ -17,7 +17,7 @@ use std::time::Duration;
 use driver::engine::Engine;
 use driver::expr::{ExprError, MAX_TEXT};
 use driver::query::{self, ListError, NthPrimeError, PrimeChunks};
-use numpy::{IntoPyArray, PyArray1};
+use numpy::{PyArray1, PyArrayMethods};
 use pyo3::exceptions::{PyMemoryError, PyOverflowError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -60,24 +60,29 @@ fn read_u64(name: &str, value: &Bound<'_, PyAny>) -> PyResult<u64> {
         let text = text.to_str()?;
         return driver::expr::parse_u64(text).map_err(|e| from_expr(format!("{text:?}"), e));
     }
-    let int = if let Ok(float) = value.cast::<PyFloat>() {
+    // The number as an int, and as the caller wrote it (a float's repr, not the int's).
+    let (int, shown) = if let Ok(float) = value.cast::<PyFloat>() {
         let x = float.value();
-        if !x.is_finite() || x.fract() != 0.0 {
-            let e = if x.is_nan() || x.fract() != 0.0 {
-                ExprError::Fraction
-            } else if x < 0.0 {
-                ExprError::Negative
-            } else {
-                ExprError::TooLarge
-            };
-            return Err(from_expr(float.repr()?.to_string(), e));
+        let shown = float.repr()?.to_string();
+        if x.is_nan() || (x.is_finite() && x.fract() != 0.0) {
+            return Err(from_expr(shown, ExprError::Fraction));
+        }
+        if x.is_infinite() && x < 0.0 {
+            return Err(from_expr(shown, ExprError::Negative));
+        }
+        if x.is_infinite() {
+            return Err(from_expr(shown, ExprError::TooLarge));
         }
         // A whole float converts to int exactly.
-        float.call_method0("__int__")?.cast_into::<PyInt>()?
+        (float.call_method0("__int__")?.cast_into::<PyInt>()?, shown)
     } else {
         let index = py.import("operator")?.getattr("index")?;
         match index.call1((value,)) {
-            Ok(int) => int.cast_into::<PyInt>()?,
+            Ok(int) => {
+                let int = int.cast_into::<PyInt>()?;
+                let shown = int.repr()?.to_string();
+                (int, shown)
+            }
             Err(_) => {
                 return Err(argument_type_error(
                     py,
@@ -91,8 +96,8 @@ fn read_u64(name: &str, value: &Bound<'_, PyAny>) -> PyResult<u64> {
     };
     match int.extract::<u64>() {
         Ok(n) => Ok(n),
-        Err(_) if int.lt(0)? => Err(from_expr(int.repr()?.to_string(), ExprError::Negative)),
-        Err(_) => Err(from_expr(int.repr()?.to_string(), ExprError::TooLarge)),
+        Err(_) if int.lt(0)? => Err(from_expr(shown, ExprError::Negative)),
+        Err(_) => Err(from_expr(shown, ExprError::TooLarge)),
     }
 }
 
@@ -241,11 +246,32 @@ fn primes<'py>(
 ) -> PyResult<Bound<'py, PyArray1<u64>>> {
     let (lo, hi) = read_range(start, stop)?;
     let engine = engine(read_threads(threads)?)?;
-    let found = run(py, hi - lo >= DIRECT_BELOW, |cancel| {
-        query::primes(&engine, lo, hi, cancel)
+    let sieved = run(py, hi - lo >= DIRECT_BELOW, |cancel| {
+        query::sieve(&engine, lo, hi, cancel)
     })?
     .map_err(list_error)?;
-    Ok(found.into_pyarray(py))
+    to_array(py, &engine, &sieved)
+}
+
+/// The primes of `sieved` in a new NumPy array. NumPy allocates it (raising MemoryError where it
+/// cannot), with transparent huge pages on Linux where the system allows them: a fresh array of
+/// 4 KiB pages costs more in page faults than the whole decoding.
+fn to_array<'py>(
+    py: Python<'py>,
+    engine: &Engine,
+    sieved: &query::Sieved,
+) -> PyResult<Bound<'py, PyArray1<u64>>> {
+    let numpy = py.import("numpy")?;
+    let array = numpy
+        .getattr("empty")?
+        .call1((sieved.len(), numpy.getattr("uint64")?))?
+        .cast_into::<PyArray1<u64>>()?;
+    {
+        let mut write = array.readwrite();
+        let out = write.as_slice_mut()?;
+        py.detach(|| sieved.decode_into(engine, out));
+    }
+    Ok(array)
 }
 
 fn counts(
@@ -376,14 +402,14 @@ impl PrimeIterator {
                 return Ok(None);
             };
             let next = run(py, b - a >= DIRECT_BELOW, |cancel| {
-                chunks.next_chunk(&engine, cancel)
+                chunks.next_sieved(&engine, cancel)
             })?
             .map_err(list_error)?;
             match next {
                 None => return Ok(None),
                 // Chunks without a prime (possible near 2^64 with narrow chunks) are skipped.
-                Some(found) if found.is_empty() => continue,
-                Some(found) => return Ok(Some(found.into_pyarray(py))),
+                Some(sieved) if sieved.is_empty() => continue,
+                Some(sieved) => return Ok(Some(to_array(py, &engine, &sieved)?)),
             }
         }
     }
