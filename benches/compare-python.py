@@ -34,8 +34,10 @@ def case(name, threads, erato_call, primesieve_call, same):
     print(f"| {name} | {threads} | {e:.3f} s | {p:.3f} s | {e / p:.2f} |", flush=True)
 
 
-print(f"erato {erato.__name__} vs primesieve {primesieve.primesieve_version()} "
-      f"(Python module), median of {runs} interleaved runs")
+version = primesieve.primesieve_version()
+version = version.decode() if isinstance(version, bytes) else version
+print(f"erato (crates/python) vs primesieve {version} (its Python module), "
+      f"median of {runs} interleaved runs")
 print("| call | threads | erato | primesieve | ratio |")
 print("|---|---|---|---|---|")
 for threads in (1, 2):

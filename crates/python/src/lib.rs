@@ -29,9 +29,12 @@ const POLL: Duration = Duration::from_millis(50);
 /// Most threads a call may ask for, as on the command line.
 const MAX_THREADS: u64 = 1 << 16;
 
-/// Ranges narrower than this are sieved on the calling thread: a watcher thread would cost more
-/// than the sieving, and such a call ends in well under a second anyway.
-const DIRECT_BELOW: u64 = 1 << 22;
+/// Whether sieving `[lo, hi]` may take long enough to need a watcher for Ctrl-C. Short ones run on
+/// the calling thread, where a watcher thread would cost more than the sieving: fewer than 2^22
+/// numbers, and low enough (below 2^40) that the sieving primes up to `sqrt(hi)` are quick too.
+fn may_take_long(lo: u64, hi: u64) -> bool {
+    hi - lo >= 1 << 22 || hi >= 1 << 40
+}
 
 /// `erato.ArgumentTypeError`: an argument of the wrong type. Both a `TypeError` (Python's
 /// convention) and a `ValueError` (so that `except ValueError` catches every bad argument).
@@ -246,7 +249,7 @@ fn primes<'py>(
 ) -> PyResult<Bound<'py, PyArray1<u64>>> {
     let (lo, hi) = read_range(start, stop)?;
     let engine = engine(read_threads(threads)?)?;
-    let sieved = run(py, hi - lo >= DIRECT_BELOW, |cancel| {
+    let sieved = run(py, may_take_long(lo, hi), |cancel| {
         query::sieve(&engine, lo, hi, cancel)
     })?
     .map_err(list_error)?;
@@ -283,7 +286,7 @@ fn counts(
 ) -> PyResult<(u64, u64)> {
     let (lo, hi) = read_range(start, stop)?;
     let engine = engine(read_threads(threads)?)?;
-    run(py, hi - lo >= DIRECT_BELOW, |cancel| {
+    run(py, may_take_long(lo, hi), |cancel| {
         query::count(&engine, lo, hi, twins, cancel).map(|c| (c.primes, c.twins))
     })?
     .map_err(|_| interrupted())
@@ -401,7 +404,7 @@ impl PrimeIterator {
             let Some((a, b)) = chunks.peek() else {
                 return Ok(None);
             };
-            let next = run(py, b - a >= DIRECT_BELOW, |cancel| {
+            let next = run(py, may_take_long(a, b), |cancel| {
                 chunks.next_sieved(&engine, cancel)
             })?
             .map_err(list_error)?;
