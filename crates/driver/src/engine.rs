@@ -1,7 +1,7 @@
 //! The work of one rank: sieving its slice with a pool of rayon threads, each reusing one
 //! [`Sieve`].
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
@@ -75,13 +75,30 @@ impl Engine {
         ranges: &[(u64, u64)],
         twins: bool,
     ) -> Vec<Counts> {
+        self.count_each_until(primes, ranges, twins, &AtomicBool::new(false))
+            .expect("never cancelled")
+    }
+
+    /// [`Engine::count_each`] that stops handing out ranges once `cancel` is set (by another
+    /// thread), returning `None` then. Ranges already being counted finish first, so a caller who
+    /// sets the flag waits at most one range's time.
+    pub fn count_each_until(
+        &self,
+        primes: &SievingPrimes,
+        ranges: &[(u64, u64)],
+        twins: bool,
+        cancel: &AtomicBool,
+    ) -> Option<Vec<Counts>> {
         self.pool.install(|| {
             ranges
                 .par_iter()
                 .map(|&(a, b)| {
+                    if cancel.load(Ordering::Relaxed) {
+                        return None;
+                    }
                     let counts = self.with_sieve(|s| s.count(primes, a, b, twins));
                     self.chunk_done(a, b);
-                    counts
+                    Some(counts)
                 })
                 .collect()
         })
@@ -91,6 +108,20 @@ impl Engine {
     /// `lo` rounded down to a multiple of 128 (bits of numbers below `lo` are zero), on all threads.
     /// `out` must hold exactly [`words_from_aligned`]`(lo, hi)` words.
     pub fn fill_words(&self, primes: &SievingPrimes, lo: u64, hi: u64, out: &mut [u64]) {
+        let done = self.fill_words_until(primes, lo, hi, out, &AtomicBool::new(false));
+        debug_assert!(done);
+    }
+
+    /// [`Engine::fill_words`] that stops starting chunks once `cancel` is set, returning whether
+    /// every chunk was filled (`false`: cancelled, and `out` is partly filled).
+    pub fn fill_words_until(
+        &self,
+        primes: &SievingPrimes,
+        lo: u64,
+        hi: u64,
+        out: &mut [u64],
+        cancel: &AtomicBool,
+    ) -> bool {
         assert_eq!(out.len(), words_from_aligned(lo, hi));
         let chunks = plan::chunks(lo, hi, self.threads());
         // Every chunk after the first starts at a multiple of 128: hand each its own slice of `out`.
@@ -103,6 +134,9 @@ impl Engine {
         }
         self.pool.install(|| {
             jobs.into_par_iter().for_each(|(a, b, slice)| {
+                if cancel.load(Ordering::Relaxed) {
+                    return;
+                }
                 self.with_sieve(|sieve| {
                     let mut at = 0;
                     sieve.for_each_window(primes, a, b, |window| {
@@ -113,6 +147,13 @@ impl Engine {
                 self.chunk_done(a, b);
             })
         });
+        !cancel.load(Ordering::Relaxed)
+    }
+
+    /// Runs `op` inside this engine's thread pool, so that rayon's parallel iterators in it use
+    /// the engine's threads (and only those).
+    pub fn install<R: Send>(&self, op: impl FnOnce() -> R + Send) -> R {
+        self.pool.install(op)
     }
 }
 

@@ -20,6 +20,7 @@ pub mod job;
 pub mod output;
 pub mod plan;
 pub mod progress;
+pub mod query;
 pub mod selftest;
 
 /// Threads to use when none are asked for: `SLURM_CPUS_PER_TASK` inside a Slurm job, else the cores

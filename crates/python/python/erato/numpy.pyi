@@ -1,0 +1,1 @@
+from . import n_primes as n_primes, primes as primes
