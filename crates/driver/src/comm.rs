@@ -83,6 +83,82 @@ pub fn launcher_size() -> Option<usize> {
         .find_map(|v| std::env::var(v).ok()?.trim().parse().ok())
 }
 
+/// Why this process cannot join (or be) a job.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LaunchError {
+    /// `MPI_Init_thread` failed or cannot give `Threading::Funneled`.
+    #[error("MPI could not be initialised with Threading::Funneled")]
+    MpiInit,
+    /// A launcher started several copies, each of which sees a world of one: the binary is linked
+    /// to another MPI library than the launcher's, and every copy would print its own answer.
+    #[error("the launcher started {launched} processes but MPI reports a world of 1: erato is linked against a different MPI library than the launcher (check `mpirun --version` and rebuild)")]
+    ForeignMpi {
+        /// Processes the launcher says it started.
+        launched: usize,
+    },
+    /// A build without MPI started as several copies by mpirun or srun: each would do the whole
+    /// job and print it.
+    #[error("this erato was built without MPI support, but a launcher started {launched} copies of it; rebuild with `cargo build --release --features mpi`, or run one copy")]
+    NoMpi {
+        /// Copies the launcher says it started.
+        launched: usize,
+    },
+}
+
+/// The launcher policy: whether a process that a launcher says is one of `launched` (`None`: no
+/// launcher) may run with a communicator of `world` ranks, in a build with or without MPI.
+pub fn check_launch(
+    launched: Option<usize>,
+    world: usize,
+    mpi_build: bool,
+) -> Result<(), LaunchError> {
+    match launched {
+        Some(n) if n > 1 && !mpi_build => Err(LaunchError::NoMpi { launched: n }),
+        Some(n) if n > 1 && world == 1 => Err(LaunchError::ForeignMpi { launched: n }),
+        _ => Ok(()),
+    }
+}
+
+/// The communicator of this process: MPI_COMM_WORLD in a build with the `mpi` feature, else
+/// [`Single`]; refused by [`check_launch`] when the launcher and the build disagree. Only the
+/// launcher's rank 0 ([`launcher_rank`]) should report the error: every copy gets it.
+pub fn connect() -> Result<Box<dyn Comm>, LaunchError> {
+    #[cfg(feature = "mpi")]
+    {
+        let mpi = mpi_comm::Mpi::init().ok_or(LaunchError::MpiInit)?;
+        check_launch(launcher_size(), mpi.size(), true)?;
+        Ok(Box::new(mpi))
+    }
+    #[cfg(not(feature = "mpi"))]
+    {
+        check_launch(launcher_size(), 1, false)?;
+        Ok(Box::new(Single))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn launcher_policy() {
+        // No launcher, or a launcher of one: always runs.
+        for mpi in [false, true] {
+            assert_eq!(check_launch(None, 1, mpi), Ok(()));
+            assert_eq!(check_launch(Some(1), 1, mpi), Ok(()));
+        }
+        assert_eq!(
+            check_launch(Some(3), 1, false),
+            Err(LaunchError::NoMpi { launched: 3 })
+        );
+        assert_eq!(check_launch(Some(3), 3, true), Ok(()));
+        assert_eq!(
+            check_launch(Some(3), 1, true),
+            Err(LaunchError::ForeignMpi { launched: 3 })
+        );
+    }
+}
+
 #[cfg(feature = "mpi")]
 pub mod mpi_comm {
     //! [`super::Comm`] over MPI_COMM_WORLD (rsmpi).
