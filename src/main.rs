@@ -182,12 +182,13 @@ fn self_check(
     }
 }
 
-/// A clap error as one line (its message may run over several before the usage block).
+/// A clap error as one line (its message may run over several before the usage block or the hint
+/// to try --help).
 fn one_line(e: &clap::Error) -> String {
     let rendered = e.render().to_string();
     let message: Vec<&str> = rendered
         .lines()
-        .take_while(|l| !l.starts_with("Usage:"))
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect();

@@ -91,6 +91,8 @@ fn bad_input_is_one_line_and_exit_2() {
         &["100", "-t", "2^64"],
         &["100", "--segment-size", "0"],
         &["100", "--no-such-option"],
+        &["100", "-p", "--format", "xml"],
+        &["100", "--max-memory", "0"],
         &["1", "2", "3"],
         &[],
     ];
@@ -105,6 +107,10 @@ fn bad_input_is_one_line_and_exit_2() {
         );
         assert!(err.starts_with("erato: error: "), "erato {args:?}: {err}");
         assert!(!err.contains("panicked"), "erato {args:?}: {err}");
+        assert!(
+            !err.contains("For more information"),
+            "erato {args:?}: {err}"
+        );
         assert!(
             out.stdout.is_empty(),
             "erato {args:?} printed {:?}",
@@ -203,7 +209,7 @@ fn thread_counts_are_capped() {
 }
 
 #[test]
-#[ignore = "slow in the test profile; CI runs it in release with --ignored"]
+#[ignore = "slow in the test profile; scripts/test runs it in release with --ignored"]
 fn counts_1e11_and_1e12() {
     let out = erato(&["1e11", "--twins", "-q"]);
     assert_eq!(stdout(&out), "4118054813\n224376048\n");

@@ -157,7 +157,7 @@ fn check_counts(c: &Counts, twins: bool) -> Result<(), String> {
     let primes = c.primes as f64;
     if primes > most || primes < least {
         return Err(format!(
-            "records {} primes, which cannot be right: there are between {} and {} (bounds of Dusart)",
+            "records {} primes, which cannot be right: there are between {} and {}",
             c.primes,
             least.max(0.0).ceil(),
             most.floor()

@@ -1,5 +1,5 @@
 //! The ranks of a job and the few collective operations erato needs. Without the `mpi` feature there
-//! is one rank ([`Single`]); with it, [`mpi_comm::Mpi`] runs over MPI_COMM_WORLD.
+//! is one rank ([`Single`]); with it, `mpi_comm::Mpi` runs over MPI_COMM_WORLD.
 //!
 //! Every operation is called by every rank in the same order (they are collectives), and only from
 //! the thread that initialised MPI (`Threading::Funneled`): rayon worker threads never call these.

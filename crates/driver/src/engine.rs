@@ -32,7 +32,7 @@ pub enum EngineError {
     #[error("0 threads cannot sieve anything; use at least 1")]
     NoThreads,
     /// More threads than [`max_threads`].
-    #[error("{threads} threads is more than {max}: at most {THREADS_PER_CORE} per core, and this process may use {cores}")]
+    #[error("{threads} threads is more than {max}, {THREADS_PER_CORE} per core for the {cores} cores this process may use")]
     TooManyThreads {
         /// Threads asked for.
         threads: usize,
