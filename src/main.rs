@@ -1,6 +1,8 @@
 //! `erato`: count or list the primes in [START, STOP] on every core of every node.
 //!
-//! The command line is parsed here; the work is in the `driver` and `sieve-core` crates.
+//! Glue only: the command line is declared here (its values are read by `driver::args`), the work
+//! is in the `driver` and `sieve-core` crates, and each error's exit status comes from
+//! `driver::error::Error`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -8,14 +10,12 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
+use driver::args::{Bytes, Count, Number};
 use driver::comm::Comm;
+use driver::error::{Error, FAILURE};
 use driver::job::{self, Mode, Request};
 use driver::output::Format;
-
-/// Exit status for a usage error (bad argument).
-const USAGE: u8 = 2;
-/// Exit status for a failure while running.
-const FAILURE: u8 = 1;
+use driver::record::Record;
 
 /// Count or list the primes in [START, STOP] with a segmented sieve of Eratosthenes.
 ///
@@ -26,11 +26,11 @@ const FAILURE: u8 = 1;
 #[command(name = "erato", version, about, long_about = None)]
 struct Cli {
     /// START, or STOP if it is the only number.
-    #[arg(value_name = "START", required_unless_present_any = ["test", "stress_test"], allow_negative_numbers = true)]
-    first: Option<String>,
+    #[arg(value_name = "START", value_parser = Number, required_unless_present_any = ["test", "stress_test"], allow_negative_numbers = true)]
+    first: Option<u64>,
     /// STOP (the last number of the range, included).
-    #[arg(value_name = "STOP", allow_negative_numbers = true)]
-    second: Option<String>,
+    #[arg(value_name = "STOP", value_parser = Number, allow_negative_numbers = true)]
+    second: Option<u64>,
     /// Print only the number(s), one per line.
     #[arg(short, long)]
     quiet: bool,
@@ -61,15 +61,16 @@ struct Cli {
     /// or a kill (any number of ranks and threads) to finish the remaining work.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["print", "bitmap"])]
     checkpoint: Option<PathBuf>,
-    /// Threads per rank (default: SLURM_CPUS_PER_TASK, else every core this process may use).
-    #[arg(short, long, value_name = "N")]
-    threads: Option<String>,
-    /// Bytes rank 0 may hold for gathered output, e.g. 256M, 4G (default 256M).
-    #[arg(long, value_name = "BYTES")]
-    max_memory: Option<String>,
+    /// Threads per rank, at most 4 per core this process may use (default: SLURM_CPUS_PER_TASK,
+    /// else every core this process may use).
+    #[arg(short, long, value_name = "N", value_parser = Count::POSITIVE)]
+    threads: Option<usize>,
+    /// Bytes rank 0 may hold for gathered output, e.g. 256M, 4G.
+    #[arg(long, value_name = "BYTES", value_parser = Bytes, default_value = "256M")]
+    max_memory: usize,
     /// Sieve segment size in KiB (default: half the L2 cache).
-    #[arg(long, value_name = "KIB")]
-    segment_size: Option<String>,
+    #[arg(long, value_name = "KIB", value_parser = Count { min: 1, max: 64 << 10 })]
+    segment_size: Option<usize>,
     /// Show a progress bar on stderr (default: when stderr is a terminal and the range is longer
     /// than 10^11; never with --quiet).
     #[arg(long, overrides_with = "no_progress")]
@@ -81,11 +82,11 @@ struct Cli {
     #[arg(long, exclusive = true)]
     test: bool,
     /// Check random intervals all over [0, 2^64) against Miller-Rabin for SECONDS, then exit.
-    #[arg(long, value_name = "SECONDS", conflicts_with_all = ["first", "test"])]
-    stress_test: Option<String>,
+    #[arg(long, value_name = "SECONDS", value_parser = Count { min: 1, max: 1 << 30 }, conflicts_with_all = ["first", "test"])]
+    stress_test: Option<usize>,
     /// The random seed of --stress-test (default: from the clock; printed either way).
-    #[arg(long, value_name = "N", requires = "stress_test")]
-    seed: Option<String>,
+    #[arg(long, value_name = "N", value_parser = Number, requires = "stress_test")]
+    seed: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -96,10 +97,10 @@ enum FormatArg {
     Python,
 }
 
-/// Everything the run needs, read from the command line.
+/// Everything a run needs, read from the command line.
 struct Settings {
     request: Request,
-    threads: usize,
+    threads: Option<usize>,
     segment_kib: Option<usize>,
     quiet: bool,
     json: bool,
@@ -107,61 +108,22 @@ struct Settings {
     progress: bool,
 }
 
-fn parse_number(name: &str, text: &str) -> Result<u64, String> {
-    driver::expr::parse_u64(text).map_err(|e| format!("{name} {text:?} {e}"))
-}
-
-/// Reads a count (threads, sizes) between 1 and `max`.
-fn parse_count(name: &str, text: &str, max: u64) -> Result<usize, String> {
-    let n = parse_number(name, text)?;
-    if n == 0 || n > max {
-        return Err(format!("{name} {text:?} must be between 1 and {max}"));
-    }
-    Ok(n as usize)
-}
-
-/// Reads a byte size with an optional K, M, G or T suffix (powers of 1024).
-fn parse_bytes(name: &str, text: &str) -> Result<usize, String> {
-    let t = text.trim();
-    let (digits, shift) = match t.char_indices().last() {
-        Some((i, c)) if "kKmMgGtT".contains(c) => (
-            &t[..i],
-            10 * (1 + "kKmMgGtT".find(c).unwrap_or(0) as u32 / 2),
-        ),
-        _ => (t, 0),
-    };
-    let n = parse_number(name, digits)?;
-    n.checked_mul(1 << shift)
-        .and_then(|b| usize::try_from(b).ok())
-        .filter(|&b| b > 0)
-        .ok_or_else(|| format!("{name} {text:?} must be a positive size such as 256M"))
-}
-
-fn settings(cli: Cli) -> Result<Settings, String> {
-    let first = cli.first.as_deref().unwrap_or_default();
-    let (lo, hi) = match &cli.second {
-        None => (0, parse_number("STOP", first)?),
-        Some(second) => (parse_number("START", first)?, parse_number("STOP", second)?),
+fn settings(cli: Cli) -> Result<Settings, Error> {
+    let first = cli.first.unwrap_or_default();
+    let (lo, hi) = match cli.second {
+        None => (0, first),
+        Some(second) => (first, second),
     };
     if lo > hi {
-        return Err(format!("START {lo} is greater than STOP {hi}"));
+        return Err(Error::Usage(format!(
+            "START {lo} is greater than STOP {hi}"
+        )));
     }
     if cli.json && cli.print && cli.output.is_none() {
-        return Err("--json with --print needs --output FILE: both would go to stdout".into());
+        return Err(Error::Usage(
+            "--json with --print needs --output FILE: both would go to stdout".into(),
+        ));
     }
-    let threads = match &cli.threads {
-        None => driver::default_threads(),
-        Some(t) => parse_count("--threads", t, 1 << 16)?,
-    };
-    let segment_kib = cli
-        .segment_size
-        .as_deref()
-        .map(|t| parse_count("--segment-size", t, 64 << 10))
-        .transpose()?;
-    let max_memory = cli
-        .max_memory
-        .as_deref()
-        .map_or(Ok(256 << 20), |t| parse_bytes("--max-memory", t))?;
     let mode = match (cli.print, cli.bitmap) {
         (true, _) => Mode::List {
             format: match cli.format {
@@ -185,10 +147,10 @@ fn settings(cli: Cli) -> Result<Settings, String> {
             twins: cli.twins,
             mode,
             checkpoint: cli.checkpoint,
-            max_memory,
+            max_memory: cli.max_memory,
         },
-        threads,
-        segment_kib,
+        threads: cli.threads,
+        segment_kib: cli.segment_size,
         quiet: cli.quiet,
         json: cli.json,
         json_file: cli.json_file,
@@ -196,122 +158,57 @@ fn settings(cli: Cli) -> Result<Settings, String> {
     })
 }
 
-/// The communicator of this run: MPI when built with it, else a single rank; refuses to run as
-/// many copies of a non-MPI build started by mpirun or srun.
-fn communicator() -> Result<Box<dyn Comm>, String> {
-    #[cfg(feature = "mpi")]
-    {
-        let mpi = driver::comm::mpi_comm::Mpi::init()
-            .ok_or("MPI could not be initialised with Threading::Funneled")?;
-        // A launcher that started n > 1 copies which each see a world of one: this binary is linked
-        // to another MPI library than the launcher's, and every copy would print its own answer.
-        match driver::comm::Launcher::detect() {
-            Some(l) if l.size > 1 && mpi.size() == 1 => {
-                Err(l.world_of_one(&driver::comm::mpi_comm::library_version()))
-            }
-            _ => Ok(Box::new(mpi)),
+/// The threads asked for, else the default, whose note (a capped `SLURM_CPUS_PER_TASK`) rank 0
+/// prints.
+fn threads(asked: Option<usize>, rank: usize) -> usize {
+    asked.unwrap_or_else(|| {
+        let default = driver::default_threads();
+        if let (Some(note), 0) = (&default.note, rank) {
+            eprintln!("erato: note: {note}");
         }
-    }
-    #[cfg(not(feature = "mpi"))]
-    {
-        match driver::comm::Launcher::detect() {
-            Some(l) if l.size > 1 => Err(l.without_mpi()),
-            _ => Ok(Box::new(driver::comm::Single)),
-        }
-    }
-}
-
-fn json_record(s: &Settings, report: &job::Report, total: f64) -> String {
-    let r = &s.request;
-    let mode = match &r.mode {
-        Mode::Count => "count",
-        Mode::List {
-            format: Format::Lines,
-            ..
-        } => "print",
-        Mode::List {
-            format: Format::Python,
-            ..
-        } => "print-python",
-        Mode::Bitmap(_) => "bitmap",
-    };
-    let p = report.phases;
-    let twins = if r.twins || !matches!(r.mode, Mode::Count) {
-        report.counts.twins.to_string()
-    } else {
-        "null".into()
-    };
-    format!(
-        "{{\"start\":{},\"stop\":{},\"mode\":\"{mode}\",\"primes\":{},\"twins\":{twins},\"ranks\":{},\"threads_per_rank\":{},\"windows\":{},\"seconds\":{{\"plan\":{:.6},\"sieve\":{:.6},\"reduce\":{:.6},\"write\":{:.6},\"total\":{total:.6}}}}}",
-        r.lo, r.hi, report.counts.primes, report.ranks, report.threads, report.windows, p.plan, p.sieve, p.reduce, p.write
-    )
+        default.threads
+    })
 }
 
 /// Runs a self-check (`--test`, `--stress-test`) on all cores, printing to stdout: status 0 if it
 /// passed, 1 if not.
 fn self_check(
     check: impl FnOnce(&driver::engine::Engine, &mut dyn Write) -> std::io::Result<bool>,
-) -> ExitCode {
-    let engine =
-        match driver::engine::Engine::new(driver::default_threads(), driver::cache::detect(None)) {
-            Ok(e) => e,
-            Err(e) => {
-                eprintln!("erato: error: cannot start threads: {e}");
-                return ExitCode::from(FAILURE);
-            }
-        };
-    match check(&engine, &mut std::io::stdout()) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(FAILURE),
-        Err(e) => {
-            eprintln!("erato: error: {e}");
-            ExitCode::from(FAILURE)
-        }
+) -> Result<u8, Error> {
+    let engine = driver::engine::Engine::new(threads(None, 0), driver::cache::detect(None))?;
+    match check(&engine, &mut std::io::stdout()).map_err(Error::Stdout)? {
+        true => Ok(0),
+        false => Ok(FAILURE),
     }
 }
 
-fn main() -> ExitCode {
-    let comm = match communicator() {
-        Ok(c) => c,
-        Err(e) => {
-            // Without a working communicator every copy gets here: only the launcher's rank 0 says
-            // so. The others wait before exiting: Open MPI's mpirun kills the whole job as soon as
-            // any copy exits with an error, which lost rank 0's message whenever another copy got
-            // here first (MPICH builds under mpirun, whose singleton MPI_Init takes varying time).
-            match driver::comm::launcher_rank().unwrap_or(0) {
-                0 => eprintln!("erato: error: {e}"),
-                _ => std::thread::sleep(std::time::Duration::from_secs(5)),
-            }
-            return ExitCode::from(USAGE);
-        }
-    };
-    let rank = comm.rank();
-    let ranks = comm.size();
-    // A panic on any rank ends the whole job: one line, then abort (mpirun/srun then stop the
-    // other ranks) rather than leave them waiting in a collective.
-    std::panic::set_hook(Box::new(move |info| {
-        let at = if ranks > 1 {
-            format!(" on rank {rank}")
-        } else {
-            String::new()
-        };
-        eprintln!("erato: internal error{at}: {info}");
-        std::process::abort();
-    }));
-    // SIGINT, SIGTERM or SIGHUP: remove any output still being written and end with 128 + the
-    // signal. Under a launcher the other ranks then stop too (mpirun and srun end a job when one of
-    // its processes exits with an error, and forward a Ctrl-C to every rank).
-    let mut signals = match signal_hook::iterator::Signals::new([
+/// A clap error as one line (its message may run over several before the usage block or the hint
+/// to try --help).
+fn one_line(e: &clap::Error) -> String {
+    let rendered = e.render().to_string();
+    let message: Vec<&str> = rendered
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let message = message.join(" ");
+    format!(
+        "{} (see erato --help)",
+        message.strip_prefix("error: ").unwrap_or(&message)
+    )
+}
+
+/// Installs the handler of SIGINT, SIGTERM and SIGHUP: remove any output still being written and
+/// end with 128 + the signal. Under a launcher the other ranks then stop too (mpirun and srun end a
+/// job when one of its processes exits with an error, and forward a Ctrl-C to every rank).
+fn handle_signals(rank: usize, ranks: usize) -> Result<(), Error> {
+    let mut signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGINT,
         signal_hook::consts::SIGTERM,
         signal_hook::consts::SIGHUP,
-    ]) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("erato: error: cannot handle signals: {e}");
-            return ExitCode::from(FAILURE);
-        }
-    };
+    ])
+    .map_err(Error::Signals)?;
     std::thread::spawn(move || {
         if let Some(signal) = signals.forever().next() {
             driver::output::remove_partial_files();
@@ -325,145 +222,76 @@ fn main() -> ExitCode {
             std::process::exit(128 + signal);
         }
     });
+    Ok(())
+}
+
+/// Everything after the communicator: the exit status, or the error that ended the run.
+fn run(comm: &dyn Comm) -> Result<u8, Error> {
+    let (rank, ranks) = (comm.rank(), comm.size());
+    handle_signals(rank, ranks)?;
     // Every rank parses the same arguments and reaches the same verdict; rank 0 reports it.
-    let say = |message: &str| {
-        if rank == 0 {
-            eprintln!("erato: error: {message}");
-        }
-    };
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
             if rank == 0 {
                 let _ = e.print(); // --help, --version
             }
-            return ExitCode::SUCCESS;
+            return Ok(0);
         }
-        Err(e) => {
-            // clap's message may run over several lines before its usage block: join them.
-            let rendered = e.render().to_string();
-            let message: Vec<&str> = rendered
-                .lines()
-                .take_while(|l| !l.starts_with("Usage:"))
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .collect();
-            let message = message.join(" ");
-            say(&format!(
-                "{} (see erato --help)",
-                message.strip_prefix("error: ").unwrap_or(&message)
-            ));
-            return ExitCode::from(USAGE);
-        }
+        Err(e) => return Err(Error::Usage(one_line(&e))),
     };
     if cli.test {
         return self_check(|engine, out| driver::selftest::run(engine, out));
     }
-    if let Some(text) = &cli.stress_test {
-        let seconds = match parse_count("--stress-test", text, 1 << 30) {
-            Ok(s) => s as f64,
-            Err(e) => {
-                say(&e);
-                return ExitCode::from(USAGE);
-            }
-        };
-        let seed = match cli
-            .seed
-            .as_deref()
-            .map(|t| parse_number("--seed", t))
-            .transpose()
-        {
-            Ok(seed) => seed.unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(1, |d| d.as_nanos() as u64)
-            }),
-            Err(e) => {
-                say(&e);
-                return ExitCode::from(USAGE);
-            }
-        };
-        return self_check(|engine, out| driver::selftest::stress(engine, seconds, seed, out));
+    if let Some(seconds) = cli.stress_test {
+        let seed = cli.seed.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        });
+        return self_check(|engine, out| {
+            driver::selftest::stress(engine, seconds as f64, seed, out)
+        });
     }
-    let settings = match settings(cli) {
-        Ok(s) => s,
-        Err(e) => {
-            say(&e);
-            return ExitCode::from(USAGE);
-        }
-    };
+    let settings = settings(cli)?;
 
     let began = Instant::now();
-    let engine = match driver::engine::Engine::new(
-        settings.threads,
+    let engine = driver::engine::Engine::new(
+        threads(settings.threads, rank),
         driver::cache::detect(settings.segment_kib),
-    ) {
-        Ok(engine) => engine,
-        Err(e) => {
-            eprintln!(
-                "erato: error: cannot start {} threads on rank {rank}: {e}",
-                settings.threads
-            );
-            comm.abort(i32::from(FAILURE));
-        }
-    };
+    )?;
     let progress = (settings.progress && rank == 0).then(|| {
         let share = (settings.request.hi - settings.request.lo) / ranks as u64 + 1;
         driver::progress::Progress::start(engine.progress(), share)
     });
-    let result = job::run(comm.as_ref(), &engine, &settings.request);
+    let result = job::run(comm, &engine, &settings.request);
     drop(progress);
-    let report = match result {
-        Ok(report) => report,
-        Err(e) if job::is_broken_pipe(&e) => return ExitCode::SUCCESS,
-        Err(e @ job::JobError::MemoryTooSmall { .. }) => {
-            say(&e.to_string());
-            return ExitCode::from(USAGE);
-        }
-        Err(job::JobError::CheckpointRefusedByRank0) => return ExitCode::from(USAGE),
-        Err(
-            e @ job::JobError::Checkpoint(
-                driver::checkpoint::CheckpointError::Mismatch(..)
-                | driver::checkpoint::CheckpointError::Corrupt(..),
-            ),
-        ) => {
-            say(&e.to_string());
-            return ExitCode::from(USAGE);
-        }
-        Err(e) => {
-            eprintln!("erato: error: {e}");
-            if ranks > 1 {
-                comm.abort(i32::from(FAILURE));
-            }
-            return ExitCode::from(FAILURE);
-        }
+    let Some(report) = result? else {
+        return Ok(0); // not rank 0
     };
-    let Some(report) = report else {
-        return ExitCode::SUCCESS;
-    };
-    let total = began.elapsed().as_secs_f64();
+    let record = Record::new(&settings.request, &report, began.elapsed().as_secs_f64());
 
     if let Some(path) = &settings.json_file {
-        let record = json_record(&settings, &report, total) + "\n";
-        let written = driver::output::Sink::file(path).and_then(|mut sink| {
-            sink.write_all(record.as_bytes())?;
-            sink.commit()
-        });
-        if let Err(e) = written {
-            eprintln!("erato: error: cannot write {}: {e}", path.display());
-            return ExitCode::from(FAILURE);
-        }
+        let write_error = |source| Error::Write {
+            path: path.clone(),
+            source,
+        };
+        let mut sink = driver::output::Sink::file(path).map_err(write_error)?;
+        sink.write_all(format!("{}\n", record.to_json()).as_bytes())
+            .and_then(|()| sink.commit())
+            .map_err(write_error)?;
     }
     let listing_to_stdout = matches!(settings.request.mode, Mode::List { output: None, .. });
     let mut out = std::io::stdout().lock();
     let c = report.counts;
+    let twins = settings.request.twins;
     let written = if settings.json {
-        writeln!(out, "{}", json_record(&settings, &report, total))
+        writeln!(out, "{}", record.to_json())
     } else if listing_to_stdout {
         Ok(())
     } else if settings.quiet {
         writeln!(out, "{}", c.primes).and_then(|()| {
-            if settings.request.twins {
+            if twins {
                 writeln!(out, "{}", c.twins)
             } else {
                 Ok(())
@@ -472,20 +300,63 @@ fn main() -> ExitCode {
     } else {
         writeln!(out, "Primes: {}", c.primes)
             .and_then(|()| {
-                if settings.request.twins {
+                if twins {
                     writeln!(out, "Twin primes: {}", c.twins)
                 } else {
                     Ok(())
                 }
             })
-            .and_then(|()| writeln!(out, "Seconds: {total:.3}"))
+            .and_then(|()| writeln!(out, "Seconds: {:.3}", record.seconds.total))
     };
-    match written.and_then(|()| out.flush()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+    written.and_then(|()| out.flush()).map_err(Error::Stdout)?;
+    Ok(0)
+}
+
+fn main() -> ExitCode {
+    let comm = match driver::comm::connect() {
+        Ok(c) => c,
         Err(e) => {
-            eprintln!("erato: error: cannot write the result: {e}");
-            ExitCode::from(FAILURE)
+            // Without a working communicator every copy gets here: only the launcher's rank 0 says
+            // so. The others wait before exiting: Open MPI's mpirun kills the whole job as soon as
+            // any copy exits with an error, which lost rank 0's message whenever another copy got
+            // here first (MPICH builds under mpirun, whose singleton MPI_Init takes varying time).
+            match driver::comm::launcher_rank().unwrap_or(0) {
+                0 => eprintln!("erato: error: {e}"),
+                _ => std::thread::sleep(std::time::Duration::from_secs(5)),
+            }
+            return ExitCode::from(Error::from(e).exit_status());
+        }
+    };
+    let (rank, ranks) = (comm.rank(), comm.size());
+    let on_rank = move || {
+        if ranks > 1 {
+            format!(" on rank {rank}")
+        } else {
+            String::new()
+        }
+    };
+    // A panic on any rank ends the whole job: one line, then abort (mpirun/srun then stop the
+    // other ranks) rather than leave them waiting in a collective.
+    std::panic::set_hook(Box::new(move |info| {
+        eprintln!("erato: internal error{}: {info}", on_rank());
+        std::process::abort();
+    }));
+    match run(comm.as_ref()) {
+        Ok(status) => ExitCode::from(status),
+        Err(e) => {
+            let status = e.exit_status();
+            if !e.is_quiet() && (rank == 0 || e.is_local()) {
+                let at = if e.is_local() {
+                    on_rank()
+                } else {
+                    String::new()
+                };
+                eprintln!("erato: error: {e}{at}");
+            }
+            if ranks > 1 && e.is_local() {
+                comm.abort(i32::from(status));
+            }
+            ExitCode::from(status)
         }
     }
 }

@@ -88,8 +88,11 @@ fn bad_input_is_one_line_and_exit_2() {
         &["100", "-t", "0"],
         &["100", "-t", "many"],
         &["100", "-t", "1e9"],
+        &["100", "-t", "2^64"],
         &["100", "--segment-size", "0"],
         &["100", "--no-such-option"],
+        &["100", "-p", "--format", "xml"],
+        &["100", "--max-memory", "0"],
         &["1", "2", "3"],
         &[],
     ];
@@ -105,6 +108,10 @@ fn bad_input_is_one_line_and_exit_2() {
         assert!(err.starts_with("erato: error: "), "erato {args:?}: {err}");
         assert!(!err.contains("panicked"), "erato {args:?}: {err}");
         assert!(
+            !err.contains("For more information"),
+            "erato {args:?}: {err}"
+        );
+        assert!(
             out.stdout.is_empty(),
             "erato {args:?} printed {:?}",
             stdout(&out)
@@ -117,8 +124,92 @@ fn bad_input_is_one_line_and_exit_2() {
     );
 }
 
+/// Inputs that once overflowed the stack and aborted (exit 134): 50,000 nested parentheses and a
+/// chain of 60,000 powers. One short line and exit 2, like any other bad number.
 #[test]
-#[ignore = "slow in the test profile; CI runs it in release with --ignored"]
+fn deep_expressions_are_refused_not_a_crash() {
+    let parens = format!("{}1{}", "(".repeat(50_000), ")".repeat(50_000));
+    let powers = vec!["2"; 60_001].join("^");
+    let ones = vec!["1"; 60_001].join("^");
+    for (args, want) in [
+        (
+            vec![parens.as_str()],
+            "nests parentheses more than 100 deep",
+        ),
+        (vec![powers.as_str()], "overflows while being evaluated"),
+        (
+            vec!["0", parens.as_str()],
+            "nests parentheses more than 100 deep",
+        ),
+        (vec!["-t", parens.as_str(), "100"], "nests parentheses"),
+    ] {
+        let out = erato(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.len() < 300,
+            "the message quotes the argument short: {err}"
+        );
+        assert!(
+            err.starts_with("erato: error: ") && err.contains(want),
+            "{err}"
+        );
+    }
+    // A long chain that stays small is just a number.
+    assert_eq!(quiet_count(&[&ones, "100"]), 25);
+    // Nesting up to the limit is fine.
+    let deep_enough = format!("{}100{}", "(".repeat(100), ")".repeat(100));
+    assert_eq!(quiet_count(&[&deep_enough]), 25);
+}
+
+/// Threads: at least 1, at most 4 per core this process may use, whether asked for with -t or by
+/// SLURM_CPUS_PER_TASK (which is capped with a note instead, since the scheduler set it).
+#[test]
+fn thread_counts_are_capped() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let max = 4 * cores;
+    let out = erato(&["1e6", "-q", "-t", &(max + 1).to_string()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(&format!("more than {max}")), "{err}");
+    assert_eq!(quiet_count(&["1e6", "-t", &max.to_string()]), 78_498);
+    // The case: a huge SLURM_CPUS_PER_TASK once allocated a sieve per thread for a minute.
+    let began = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_erato"))
+        .args(["1e6", "--json"])
+        .env("SLURM_CPUS_PER_TASK", "1000000")
+        .output()
+        .unwrap();
+    assert!(began.elapsed() < std::time::Duration::from_secs(20));
+    assert!(out.status.success());
+    let record = driver::record::Record::from_json(&stdout(&out)).unwrap();
+    assert_eq!((record.primes, record.threads_per_rank), (78_498, max));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("erato: note: SLURM_CPUS_PER_TASK=1000000")
+            && err.contains(&format!("using {max} threads")),
+        "{err}"
+    );
+    // Within the cap it is taken as it is, silently.
+    let out = Command::new(env!("CARGO_BIN_EXE_erato"))
+        .args(["1e6", "--json"])
+        .env("SLURM_CPUS_PER_TASK", "1")
+        .output()
+        .unwrap();
+    assert!(out.stderr.is_empty());
+    assert_eq!(
+        driver::record::Record::from_json(&stdout(&out))
+            .unwrap()
+            .threads_per_rank,
+        1
+    );
+}
+
+#[test]
+#[ignore = "slow in the test profile; scripts/test runs it in release with --ignored"]
 fn counts_1e11_and_1e12() {
     let out = erato(&["1e11", "--twins", "-q"]);
     assert_eq!(stdout(&out), "4118054813\n224376048\n");

@@ -299,8 +299,10 @@ fn bitmap_files_are_identical() {
 #[test]
 fn only_rank_0_prints_and_errors_end_the_job() {
     let out = mpirun(3, &["1e6", "--json"]);
-    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("\"ranks\":3"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 1);
+    let record = driver::record::Record::from_json(&text).unwrap();
+    assert_eq!((record.ranks, record.primes), (3, 78_498));
     // A usage error: every rank stops, one message, and both launchers pass on status 2.
     let out = mpirun(3, &["1e20"]);
     assert_eq!(out.status.code(), Some(2));

@@ -1,5 +1,5 @@
 //! The ranks of a job and the few collective operations erato needs. Without the `mpi` feature there
-//! is one rank ([`Single`]); with it, [`mpi_comm::Mpi`] runs over MPI_COMM_WORLD.
+//! is one rank ([`Single`]); with it, `mpi_comm::Mpi` runs over MPI_COMM_WORLD.
 //!
 //! Every operation is called by every rank in the same order (they are collectives), and only from
 //! the thread that initialised MPI (`Threading::Funneled`): rayon worker threads never call these.
@@ -189,6 +189,108 @@ pub fn launcher_size() -> Option<usize> {
     Launcher::detect().map(|l| l.size)
 }
 
+/// Why this process cannot join (or be) a job.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LaunchError {
+    /// `MPI_Init_thread` failed or cannot give `Threading::Funneled`.
+    #[error("MPI could not be initialised with Threading::Funneled")]
+    MpiInit,
+    /// A launcher started several copies, each of which sees a world of one: the binary is linked
+    /// to another MPI library than the launcher's, and every copy would print its own answer.
+    /// The message ([`Launcher::world_of_one`]) names the launcher, the library and the remedy.
+    #[error("{message}")]
+    ForeignMpi {
+        /// Processes the launcher says it started.
+        launched: usize,
+        /// The whole message.
+        message: String,
+    },
+    /// A build without MPI started as several copies by mpirun, mpiexec or srun: each would do
+    /// the whole job and print it ([`Launcher::without_mpi`]).
+    #[error("{message}")]
+    NoMpi {
+        /// Copies the launcher says it started.
+        launched: usize,
+        /// The whole message.
+        message: String,
+    },
+}
+
+/// The launcher policy: whether a process that `launcher` started (`None`: no launcher) may run
+/// with a communicator of `world` ranks, in a build with or without MPI; `library` names the
+/// linked MPI library for the message.
+pub fn check_launch(
+    launcher: Option<&Launcher>,
+    world: usize,
+    mpi_build: bool,
+    library: impl FnOnce() -> String,
+) -> Result<(), LaunchError> {
+    match launcher {
+        Some(l) if l.size > 1 && !mpi_build => Err(LaunchError::NoMpi {
+            launched: l.size,
+            message: l.without_mpi(),
+        }),
+        Some(l) if l.size > 1 && world == 1 => Err(LaunchError::ForeignMpi {
+            launched: l.size,
+            message: l.world_of_one(&library()),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The communicator of this process: MPI_COMM_WORLD in a build with the `mpi` feature, else
+/// [`Single`]; refused by [`check_launch`] when the launcher and the build disagree. Only the
+/// launcher's rank 0 ([`launcher_rank`]) should report the error: every copy gets it.
+pub fn connect() -> Result<Box<dyn Comm>, LaunchError> {
+    #[cfg(feature = "mpi")]
+    {
+        let mpi = mpi_comm::Mpi::init().ok_or(LaunchError::MpiInit)?;
+        check_launch(
+            Launcher::detect().as_ref(),
+            mpi.size(),
+            true,
+            mpi_comm::library_version,
+        )?;
+        Ok(Box::new(mpi))
+    }
+    #[cfg(not(feature = "mpi"))]
+    {
+        check_launch(Launcher::detect().as_ref(), 1, false, String::new)?;
+        Ok(Box::new(Single))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn launcher_policy() {
+        let started = |n: &str| {
+            let vars = [("PMI_SIZE", n.to_string()), ("PMI_RANK", "0".to_string())];
+            Launcher::from_vars(|name| vars.iter().find(|v| v.0 == name).map(|v| v.1.clone()))
+                .expect("a PMI launcher")
+        };
+        let library = || "Open MPI v4.1.4".to_string();
+        // No launcher, or a launcher of one: always runs.
+        for mpi in [false, true] {
+            assert_eq!(check_launch(None, 1, mpi, library), Ok(()));
+            assert_eq!(check_launch(Some(&started("1")), 1, mpi, library), Ok(()));
+        }
+        let three = started("3");
+        assert!(matches!(
+            check_launch(Some(&three), 1, false, library),
+            Err(LaunchError::NoMpi { launched: 3, ref message }) if message.contains("without MPI")
+        ));
+        assert_eq!(check_launch(Some(&three), 3, true, library), Ok(()));
+        assert!(matches!(
+            check_launch(Some(&three), 1, true, library),
+            Err(LaunchError::ForeignMpi { launched: 3, ref message })
+                if message.contains("Open MPI v4.1.4") && message.contains("world of 1")
+        ));
+    }
+}
+
 #[cfg(feature = "mpi")]
 pub mod mpi_comm {
     //! [`super::Comm`] over MPI_COMM_WORLD (rsmpi).
@@ -299,7 +401,7 @@ pub mod mpi_comm {
 }
 
 #[cfg(test)]
-mod tests {
+mod launcher_tests {
     use super::Launcher;
 
     fn launcher(vars: &[(&str, &str)]) -> Option<Launcher> {
@@ -313,7 +415,9 @@ mod tests {
     #[test]
     fn each_launcher_is_named_with_its_size_and_rank() {
         // What each launcher was seen to set (Open MPI 4.1.4, MPICH 4.0.2's Hydra, Slurm 22.05).
-        let cases: [(&[(&str, &str)], &str, usize, Option<usize>); 6] = [
+        // (variables set, launcher named, processes, rank)
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, usize, Option<usize>);
+        let cases: [Case; 6] = [
             (
                 &[
                     ("OMPI_COMM_WORLD_SIZE", "3"),

@@ -9,6 +9,48 @@ use sieve_core::{Counts, Sieve, SieveConfig, SievingPrimes};
 
 use crate::plan;
 
+/// How many threads a rank may run per core it may use. Each thread allocates its own sieve (a
+/// segment, pre-sieve patterns and bucket state) before any work starts, so a thread count far
+/// above the cores only costs memory and start-up time: `SLURM_CPUS_PER_TASK=1000000` once spent
+/// over a minute allocating. Four per core leaves room to oversubscribe on purpose.
+pub const THREADS_PER_CORE: usize = 4;
+
+/// Cores this process may run on (its affinity mask and cgroup quota), at least 1.
+pub fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The most threads an engine takes: [`THREADS_PER_CORE`] times [`available_cores`].
+pub fn max_threads() -> usize {
+    THREADS_PER_CORE * available_cores()
+}
+
+/// Why an engine could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Zero threads could never sieve anything.
+    #[error("0 threads cannot sieve anything; use at least 1")]
+    NoThreads,
+    /// More threads than [`max_threads`].
+    #[error("{threads} threads is more than {max}, {THREADS_PER_CORE} per core for the {cores} cores this process may use")]
+    TooManyThreads {
+        /// Threads asked for.
+        threads: usize,
+        /// The most allowed.
+        max: usize,
+        /// Cores this process may use.
+        cores: usize,
+    },
+    /// The operating system refused the threads.
+    #[error("cannot start {threads} threads: {source}")]
+    Pool {
+        /// Threads asked for.
+        threads: usize,
+        /// What rayon reported.
+        source: rayon::ThreadPoolBuildError,
+    },
+}
+
 /// One rank's threads and their sieves.
 pub struct Engine {
     pool: rayon::ThreadPool,
@@ -18,12 +60,26 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// An engine with `threads` worker threads sieving with `config`.
-    pub fn new(threads: usize, config: SieveConfig) -> Result<Self, rayon::ThreadPoolBuildError> {
+    /// An engine with `threads` worker threads sieving with `config`; refuses 0 threads and more than
+    /// [`max_threads`] (rayon would read 0 as "one per core", and each thread's sieve is allocated
+    /// here, up front).
+    pub fn new(threads: usize, config: SieveConfig) -> Result<Self, EngineError> {
+        if threads == 0 {
+            return Err(EngineError::NoThreads);
+        }
+        let max = max_threads();
+        if threads > max {
+            return Err(EngineError::TooManyThreads {
+                threads,
+                max,
+                cores: available_cores(),
+            });
+        }
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("erato-{i}"))
-            .build()?;
+            .build()
+            .map_err(|source| EngineError::Pool { threads, source })?;
         let sieves = (0..threads)
             .map(|_| Mutex::new(Sieve::new(config)))
             .collect();
@@ -160,4 +216,28 @@ impl Engine {
 /// Words of the odd-only bitmap of `[lo & !127, hi]`: what [`Engine::fill_words`] produces.
 pub fn words_from_aligned(lo: u64, hi: u64) -> usize {
     sieve_core::OddBitmap::words_for(lo & !127, hi)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_zero_and_too_many_threads() {
+        assert!(matches!(
+            Engine::new(0, SieveConfig::default()),
+            Err(EngineError::NoThreads)
+        ));
+        let max = max_threads();
+        assert_eq!(max, THREADS_PER_CORE * available_cores());
+        match Engine::new(max + 1, SieveConfig::default()) {
+            Err(e @ EngineError::TooManyThreads { .. }) => {
+                assert!(e.to_string().contains(&format!("more than {max}")), "{e}")
+            }
+            Err(e) => panic!("expected TooManyThreads, got {e}"),
+            Ok(_) => panic!("expected TooManyThreads, got an engine"),
+        }
+        let engine = Engine::new(1, SieveConfig::default()).unwrap();
+        assert_eq!(engine.threads(), 1);
+    }
 }

@@ -12,17 +12,21 @@
 //! Everything is evaluated exactly in 128-bit integers; a value that is negative, fractional or
 //! above `2^64 - 1` at the end is an error, and so is any step that overflows 128 bits.
 
-use std::fmt;
-
 /// The largest value erato accepts, spelled out for messages.
 pub const MAX_TEXT: &str = "2^64-1 (18446744073709551615)";
 
+/// How deeply parentheses may nest. The parser recurses once per level, so without a limit a long
+/// enough `((((...))))` would overflow the stack; no number anyone means needs more than a few.
+pub const MAX_DEPTH: usize = 100;
+
 /// Why a number could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExprError {
     /// Nothing was given.
+    #[error("is empty")]
     Empty,
     /// A character that has no place in a number.
+    #[error("has unexpected {found:?} at position {}", at + 1)]
     Unexpected {
         /// The character.
         found: char,
@@ -30,37 +34,24 @@ pub enum ExprError {
         at: usize,
     },
     /// The text ended where more was expected (`1e`, `2^`, `(3`).
+    #[error("ends too early")]
     Incomplete,
     /// A literal or intermediate result needs more than 128 bits.
+    #[error("overflows while being evaluated")]
     Overflow,
     /// The value is below zero (`-5`, `1-2`).
+    #[error("is negative")]
     Negative,
     /// The value has a fractional part (`1e-3`, `1.5`, `2.25e1`).
+    #[error("is not a whole number (negative exponents and fractions are not allowed)")]
     Fraction,
     /// The value exceeds `2^64 - 1`.
+    #[error("is above the largest supported value {MAX_TEXT}")]
     TooLarge,
+    /// Parentheses nest deeper than [`MAX_DEPTH`].
+    #[error("nests parentheses more than {MAX_DEPTH} deep")]
+    TooDeep,
 }
-
-impl fmt::Display for ExprError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Empty => write!(f, "is empty"),
-            Self::Unexpected { found, at } => {
-                write!(f, "has unexpected {found:?} at position {}", at + 1)
-            }
-            Self::Incomplete => write!(f, "ends too early"),
-            Self::Overflow => write!(f, "overflows while being evaluated"),
-            Self::Negative => write!(f, "is negative"),
-            Self::Fraction => write!(
-                f,
-                "is not a whole number (negative exponents and fractions are not allowed)"
-            ),
-            Self::TooLarge => write!(f, "is above the largest supported value {MAX_TEXT}"),
-        }
-    }
-}
-
-impl std::error::Error for ExprError {}
 
 /// A signed value with an optional decimal scale: `mantissa / 10^scale`.
 #[derive(Clone, Copy)]
@@ -72,6 +63,8 @@ struct Value {
 struct Parser<'a> {
     text: &'a [u8],
     pos: usize,
+    /// Parentheses open at `pos`: the parser's recursion depth, kept below [`MAX_DEPTH`].
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -123,25 +116,35 @@ impl Parser<'_> {
         Ok(acc)
     }
 
+    /// `atom ('^' atom)*`, evaluated right to left (`2^3^2` is `2^9`). A loop rather than recursion,
+    /// so that a chain of any length (`2^2^...^2`) cannot overflow the stack.
     fn power(&mut self) -> Result<i128, ExprError> {
-        let base = self.atom()?;
-        if let Some(b'^') = self.peek() {
+        let mut operands = vec![self.atom()?];
+        while let Some(b'^') = self.peek() {
             self.pos += 1;
-            let exp = self.power()?;
+            operands.push(self.atom()?);
+        }
+        let mut exp = operands.pop().expect("at least one operand");
+        while let Some(base) = operands.pop() {
             if exp < 0 {
                 return Err(ExprError::Fraction);
             }
-            let exp = u32::try_from(exp).map_err(|_| ExprError::Overflow)?;
-            return base.checked_pow(exp).ok_or(ExprError::Overflow);
+            let e = u32::try_from(exp).map_err(|_| ExprError::Overflow)?;
+            exp = base.checked_pow(e).ok_or(ExprError::Overflow)?;
         }
-        Ok(base)
+        Ok(exp)
     }
 
     fn atom(&mut self) -> Result<i128, ExprError> {
         match self.peek() {
             Some(b'(') => {
+                if self.depth == MAX_DEPTH {
+                    return Err(ExprError::TooDeep);
+                }
                 self.pos += 1;
+                self.depth += 1;
                 let v = self.expr()?;
+                self.depth -= 1;
                 match self.peek() {
                     Some(b')') => {
                         self.pos += 1;
@@ -239,6 +242,7 @@ pub fn parse_u64(text: &str) -> Result<u64, ExprError> {
     let mut parser = Parser {
         text: text.as_bytes(),
         pos: 0,
+        depth: 0,
     };
     let value = parser.expr()?;
     if parser.peek().is_some() {
@@ -302,6 +306,7 @@ mod tests {
             ("2^100*2^100", Overflow),
             ("99999999999999999999999999999999999999999", Overflow),
             ("1e100", Overflow),
+            ("2^(1-2)", Fraction),
         ] {
             assert_eq!(parse_u64(text), Err(want), "{text}");
         }
@@ -333,10 +338,58 @@ mod properties {
     proptest! {
         #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
-        /// Any text at all: an answer or an error, never a panic.
+        /// Any text at all (any Unicode scalar values, control characters included): an answer or an
+        /// error, never a panic.
         #[test]
-        fn never_panics(text in "\\\\PC{0,40}") {
+        fn never_panics(text in any::<String>()) {
             let _ = parse_u64(&text);
+        }
+
+        /// Printable text of any script, as people paste it: an answer or an error, never a panic.
+        #[test]
+        fn never_panics_on_printable_text(text in "\\PC{0,60}") {
+            let _ = parse_u64(&text);
+        }
+
+        /// Parentheses nested to any depth, up to the 100,000 an argument can hold: the value
+        /// inside up to `MAX_DEPTH`, one clear error beyond, never a stack overflow.
+        #[test]
+        fn deep_nesting_is_an_error_not_a_crash(depth in 0usize..100_000, v in any::<u32>()) {
+            let text = format!("{}{v}{}", "(".repeat(depth), ")".repeat(depth));
+            let want = if depth <= MAX_DEPTH { Ok(u64::from(v)) } else { Err(ExprError::TooDeep) };
+            prop_assert_eq!(parse_u64(&text), want);
+            // Unbalanced: only opening parentheses, or the closing ones missing at the end.
+            let open = "(".repeat(depth);
+            prop_assert!(parse_u64(&open).is_err());
+        }
+
+        /// Power chains of any length (`2^2^...^2`): evaluated right to left without recursion, so an
+        /// answer or an overflow, never a stack overflow.
+        #[test]
+        fn long_power_chains(links in 0usize..60_000, base in 0u32..4) {
+            let text = vec![base.to_string(); links + 1].join("^");
+            let got = parse_u64(&text);
+            // b^b^...^b: 0^0 is 1 and 0^1 is 0, so a chain of zeros alternates; 1 stays 1; 2 and 3
+            // overflow 128 bits within a few links.
+            let want = match (base, links) {
+                (b, 0) => Ok(u64::from(b)),
+                (0, n) => Ok(u64::from(n % 2 == 1)),
+                (1, _) => Ok(1),
+                (2, 1) => Ok(4),
+                (2, 2) => Ok(16),
+                (2, 3) => Ok(65_536),
+                (3, 1) => Ok(27),
+                (3, 2) => Ok(7_625_597_484_987),
+                _ => Err(ExprError::Overflow),
+            };
+            prop_assert_eq!(got, want, "{} links of {}", links, base);
+        }
+
+        /// Deep nesting mixed with the grammar's other characters: never a panic or a crash.
+        #[test]
+        fn never_panics_on_deep_near_misses(depth in 0usize..50_000, tail in "[0-9eE.^+*()_ -]{0,30}") {
+            let _ = parse_u64(&format!("{}{tail}", "(".repeat(depth)));
+            let _ = parse_u64(&format!("{tail}{}", "^(".repeat(depth)));
         }
 
         /// Text made of the grammar's own characters: still never a panic.

@@ -83,35 +83,23 @@ pub struct Report {
 }
 
 /// Why a run failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum JobError {
     /// `--max-memory` cannot hold one window.
+    #[error("--max-memory is too small to hold one window; the minimum is {minimum} bytes")]
     MemoryTooSmall {
         /// The smallest value that works.
         minimum: usize,
     },
     /// Creating or writing the output failed.
+    #[error(transparent)]
     Io(io::Error),
     /// The checkpoint cannot be used or written.
+    #[error(transparent)]
     Checkpoint(crate::checkpoint::CheckpointError),
     /// Rank 0 refused the checkpoint; it reports why.
+    #[error("rank 0 refused the checkpoint")]
     CheckpointRefusedByRank0,
-}
-
-impl std::fmt::Display for JobError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::MemoryTooSmall { minimum } => {
-                write!(
-                    f,
-                    "--max-memory is too small to hold one window; the minimum is {minimum} bytes"
-                )
-            }
-            Self::Io(e) => write!(f, "{e}"),
-            Self::Checkpoint(e) => write!(f, "{e}"),
-            Self::CheckpointRefusedByRank0 => write!(f, "rank 0 refused the checkpoint"),
-        }
-    }
 }
 
 /// Whether an error is a closed pipe, which ends listing quietly (like `head` closing it).

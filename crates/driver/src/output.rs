@@ -6,6 +6,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use tempfile::NamedTempFile;
+
 /// Temporary files being written, so that a signal can remove them before the process ends.
 static PARTIAL: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
@@ -38,17 +40,24 @@ pub enum Sink {
     /// An existing file that is not a regular file (`/dev/null`, a FIFO): written in place, since
     /// renaming onto it would replace the device or pipe.
     Special(io::BufWriter<File>),
-    /// A file being written under a temporary name.
+    /// A file being written under a temporary name: created with `O_EXCL` under a random name
+    /// (`tempfile`), so no other file is ever opened or replaced by mistake.
     File {
-        /// The open temporary file.
-        file: io::BufWriter<File>,
-        /// Its name.
+        /// The open temporary file; `None` once committed.
+        file: Option<io::BufWriter<NamedTempFile>>,
+        /// Its name, as registered for [`remove_partial_files`].
         temp: PathBuf,
         /// The name it gets when complete.
         target: PathBuf,
-        /// Whether it was renamed.
-        committed: bool,
     },
+}
+
+/// The directory a path names its file in (`.` for a bare file name).
+fn directory_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
 }
 
 impl Sink {
@@ -57,8 +66,8 @@ impl Sink {
         Sink::Stdout(io::stdout())
     }
 
-    /// Output to `target`, written first to a temporary file in the same directory; a target that
-    /// exists and is not a regular file is written directly.
+    /// Output to `target`, written first to a new temporary file `.NAME.XXXXXX.erato-partial` in the
+    /// same directory; a target that exists and is not a regular file is written directly.
     pub fn file(target: &Path) -> io::Result<Self> {
         if let Ok(meta) = std::fs::metadata(target) {
             if !meta.is_file() {
@@ -75,75 +84,77 @@ impl Sink {
         let name = target
             .file_name()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
-        let mut temp_name = std::ffi::OsString::from(".");
-        temp_name.push(name);
-        temp_name.push(format!(".erato-partial-{}", std::process::id()));
-        let temp = target.with_file_name(temp_name);
-        let file = File::create(&temp)?;
+        let mut prefix = std::ffi::OsString::from(".");
+        prefix.push(name);
+        prefix.push(".");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".erato-partial");
+        // tempfile's default is 0600; output is an ordinary file, readable as the umask allows.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let file = builder.tempfile_in(directory_of(target))?;
+        let temp = file.path().to_owned();
         partial_files().push(temp.clone());
         Ok(Sink::File {
-            file: io::BufWriter::with_capacity(1 << 20, file),
+            file: Some(io::BufWriter::with_capacity(1 << 20, file)),
             temp,
             target: target.to_owned(),
-            committed: false,
         })
     }
 
-    /// Flushes everything and, for a file, renames it onto its target.
+    /// Flushes everything and, for a file, syncs it, renames it onto its target and syncs the
+    /// directory, so that once this returns the complete file survives a crash of the machine.
     pub fn commit(&mut self) -> io::Result<()> {
         match self {
             Sink::Stdout(out) => out.flush(),
             Sink::Special(file) => file.flush(),
-            Sink::File {
-                file,
-                temp,
-                target,
-                committed,
-            } => {
-                file.flush()?;
-                file.get_ref().sync_all()?;
-                std::fs::rename(&*temp, &*target)?;
-                *committed = true;
+            Sink::File { file, temp, target } => {
+                let Some(writer) = file.take() else {
+                    return Ok(());
+                };
+                let named = writer
+                    .into_inner()
+                    .map_err(io::IntoInnerError::into_error)?;
+                named.as_file().sync_all()?;
+                named.persist(&*target).map_err(|e| e.error)?;
                 partial_files().retain(|p| p != temp);
-                Ok(())
+                File::open(directory_of(target))?.sync_all()
             }
+        }
+    }
+
+    fn writer(&mut self) -> io::Result<&mut dyn Write> {
+        match self {
+            Sink::Stdout(out) => Ok(out),
+            Sink::Special(file) => Ok(file),
+            Sink::File { file, .. } => file
+                .as_mut()
+                .map(|f| f as &mut dyn Write)
+                .ok_or_else(|| io::Error::other("output written after it was committed")),
         }
     }
 }
 
 impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Sink::Stdout(out) => out.write(buf),
-            Sink::Special(file) => file.write(buf),
-            Sink::File { file, .. } => file.write(buf),
-        }
+        self.writer()?.write(buf)
     }
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         match self {
             Sink::Stdout(out) => out.lock().write_all(buf),
-            Sink::Special(file) => file.write_all(buf),
-            Sink::File { file, .. } => file.write_all(buf),
+            _ => self.writer()?.write_all(buf),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Sink::Stdout(out) => out.flush(),
-            Sink::Special(file) => file.flush(),
-            Sink::File { file, .. } => file.flush(),
-        }
+        self.writer()?.flush()
     }
 }
 
 impl Drop for Sink {
     fn drop(&mut self) {
-        if let Sink::File {
-            temp,
-            committed: false,
-            ..
-        } = self
-        {
-            let _ = std::fs::remove_file(&*temp);
+        if let Sink::File { file, temp, .. } = self {
+            // Dropping the NamedTempFile removes the file; then it is no longer partial output.
+            drop(file.take());
             partial_files().retain(|p| p != temp);
         }
     }
@@ -260,6 +271,51 @@ mod tests {
             w.push(p).unwrap();
         }
         String::from_utf8(w.finish().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn file_sink_commits_whole_or_leaves_nothing() {
+        let dir = std::env::temp_dir().join(format!("erato-sink-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let target = dir.join("out.txt");
+        let names = || -> Vec<String> {
+            let mut v: Vec<String> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        // Two sinks for one target at once get different temporary files (O_EXCL, random names).
+        let mut a = Sink::file(&target).unwrap();
+        let mut b = Sink::file(&target).unwrap();
+        assert_eq!(names().len(), 2, "{:?}", names());
+        assert!(names()
+            .iter()
+            .all(|n| n.starts_with(".out.txt.") && n.ends_with(".erato-partial")));
+        a.write_all(b"a").unwrap();
+        b.write_all(b"b").unwrap();
+        drop(b); // uncommitted: removed
+        assert_eq!(names().len(), 1);
+        a.commit().unwrap();
+        assert_eq!(names(), ["out.txt"]);
+        assert_eq!(std::fs::read(&target).unwrap(), b"a");
+        assert!(a.write_all(b"late").is_err(), "no writes after commit");
+        // Ordinary permissions, as File::create gives under this umask, not tempfile's 0600.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let plain = dir.join("plain");
+            File::create(&plain).unwrap();
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode();
+            assert_eq!(mode(&target), mode(&plain));
+            std::fs::remove_file(plain).unwrap();
+        }
+        // A bare file name goes in the current directory, whose fsync must work too.
+        let mut c = Sink::file(Path::new("erato-sink-test-bare-name.tmp")).unwrap();
+        c.write_all(b"c").unwrap();
+        c.commit().unwrap();
+        std::fs::remove_file("erato-sink-test-bare-name.tmp").unwrap();
     }
 
     #[test]

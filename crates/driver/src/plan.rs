@@ -56,7 +56,7 @@ fn cost_density(x: f64) -> f64 {
     0.05 + s(root.min(medium)) + BUCKET_WEIGHT * (s(root) - s(medium)).max(0.0)
 }
 
-/// Cuts `[lo, hi]` into `parts` contiguous pieces of about equal estimated cost ([`cost_density`]),
+/// Cuts `[lo, hi]` into `parts` contiguous pieces of about equal estimated cost (`cost_density`),
 /// every cut a multiple of 128; pieces may be empty (`None`) when the range has fewer words than
 /// parts. Used for rank slices, where no work moves between ranks once cut.
 pub fn split_by_cost(lo: u64, hi: u64, parts: usize) -> Vec<Option<(u64, u64)>> {

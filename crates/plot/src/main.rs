@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use driver::record::Record;
 use plotters::prelude::*;
 
 #[derive(Parser)]
@@ -63,31 +64,19 @@ fn collect(records: &[PathBuf]) -> Result<String, String> {
     csv.push('\n');
     for path in records {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let record: serde_json::Value = serde_json::from_str(text.trim())
-            .map_err(|e| format!("{}: not a JSON record: {e}", path.display()))?;
-        let num = |key: &str| {
-            record
-                .get(key)
-                .and_then(serde_json::Value::as_u64)
-                .ok_or_else(|| format!("{}: no number {key:?}", path.display()))
-        };
-        let secs = |key: &str| {
-            record
-                .get("seconds")
-                .and_then(|s| s.get(key))
-                .and_then(serde_json::Value::as_f64)
-                .ok_or_else(|| format!("{}: no seconds.{key}", path.display()))
-        };
-        let (ranks, threads) = (num("ranks")?, num("threads_per_rank")?);
+        let r = Record::from_json(&text)
+            .map_err(|e| format!("{}: not an erato JSON record: {e}", path.display()))?;
         csv.push_str(&format!(
-            "{ranks},{threads},{},{},{},{},{},{},{}\n",
-            ranks * threads,
-            num("start")?,
-            num("stop")?,
-            num("primes")?,
-            secs("total")?,
-            secs("sieve")?,
-            secs("reduce")?
+            "{},{},{},{},{},{},{},{},{}\n",
+            r.ranks,
+            r.threads_per_rank,
+            r.ranks * r.threads_per_rank,
+            r.start,
+            r.stop,
+            r.primes,
+            r.seconds.total,
+            r.seconds.sieve,
+            r.seconds.reduce
         ));
     }
     Ok(csv)
@@ -289,6 +278,7 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use driver::record::{RecordMode, Seconds};
 
     #[test]
     fn collect_then_plot() {
@@ -306,11 +296,35 @@ mod tests {
         .enumerate()
         {
             let path = dir.join(format!("r{i}.json"));
-            std::fs::write(&path, format!("{{\"start\":0,\"stop\":100,\"mode\":\"count\",\"primes\":25,\"twins\":null,\"ranks\":{ranks},\"threads_per_rank\":{threads},\"windows\":0,\"seconds\":{{\"plan\":0.1,\"sieve\":{total},\"reduce\":0.01,\"write\":0,\"total\":{total}}}}}")).unwrap();
+            let record = Record {
+                start: 0,
+                stop: 100,
+                mode: RecordMode::Count,
+                primes: 25,
+                twins: None,
+                ranks: *ranks,
+                threads_per_rank: *threads,
+                windows: 0,
+                seconds: Seconds {
+                    plan: 0.1,
+                    sieve: *total,
+                    reduce: 0.01,
+                    write: 0.0,
+                    total: *total,
+                },
+            };
+            std::fs::write(&path, record.to_json() + "\n").unwrap();
             records.push(path);
         }
         let csv = collect(&records).unwrap();
         assert_eq!(csv.lines().count(), 6);
+        assert!(
+            csv.lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("1,1,1,0,100,25,4,4,0.01"),
+            "{csv}"
+        );
         let m = medians(&csv).unwrap();
         assert_eq!(m[&(1, 1)], 4.1);
         let csv_path = dir.join("study.csv");
@@ -319,5 +333,9 @@ mod tests {
         let png = std::fs::read(dir.join("strong-speedup.png")).unwrap();
         assert_eq!(&png[1..4], b"PNG");
         assert!(medians("wrong header\n").is_err());
+        // Something that is not a record is refused with its name.
+        std::fs::write(&records[0], "{\"start\":0}").unwrap();
+        let e = collect(&records).unwrap_err();
+        assert!(e.contains("r0.json: not an erato JSON record"), "{e}");
     }
 }

@@ -122,8 +122,8 @@ fn read_range(first: &Bound<'_, PyAny>, second: Option<&Bound<'_, PyAny>>) -> Py
 /// process may use), else a count from 1 to 2^16.
 fn read_threads(threads: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
     match threads {
-        None => Ok(driver::default_threads()),
-        Some(t) if t.is_none() => Ok(driver::default_threads()),
+        None => Ok(driver::default_threads().threads),
+        Some(t) if t.is_none() => Ok(driver::default_threads().threads),
         Some(t) => {
             let n = read_u64("threads", t).map_err(|e| {
                 if e.is_instance_of::<PyOverflowError>(t.py()) {
@@ -159,8 +159,10 @@ fn engine(threads: usize) -> PyResult<Arc<Engine>> {
             std::mem::forget(slot.take());
         }
     }
-    let engine = Engine::new(threads, driver::cache::detect(None))
-        .map_err(|e| PyRuntimeError::new_err(format!("cannot start {threads} threads: {e}")))?;
+    let engine = Engine::new(threads, driver::cache::detect(None)).map_err(|e| match e {
+        driver::engine::EngineError::Pool { .. } => PyRuntimeError::new_err(e.to_string()),
+        _ => PyValueError::new_err(e.to_string()),
+    })?;
     let engine = Arc::new(engine);
     *slot = Some((pid, Arc::clone(&engine)));
     Ok(engine)
@@ -458,7 +460,7 @@ const DEFAULT_CHUNK: u64 = 1 << 27;
 /// job, else the cores this process may run on (its CPU affinity), as the erato command does.
 #[pyfunction]
 fn default_threads() -> usize {
-    driver::default_threads()
+    driver::default_threads().threads
 }
 
 #[pymodule]

@@ -258,7 +258,7 @@ mod tests {
     }
 }
 
-/// The bitmap file format written by `erato --bitmap`, read back by [`decode`].
+/// The bitmap file format written by `erato --bitmap`, read back by [`file::decode`].
 ///
 /// A 64-byte header of little-endian fields, then the bitmap's words (see the module docs), each
 /// as 8 little-endian bytes:

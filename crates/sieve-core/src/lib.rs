@@ -26,7 +26,7 @@
 //! ```
 //!
 //! ## How it is laid out
-//! - [`bitmap`]: the odd-only layout ([`OddBitmap`]) and its invariants.
+//! - [`mod@bitmap`]: the odd-only layout ([`OddBitmap`]) and its invariants.
 //! - `base_primes`: the sieving primes up to `sqrt(hi)` ([`SievingPrimes`]), those above `2^16`
 //!   generated as the sieve goes.
 //! - `presieve`: primes 3..=167 removed by ANDing precomputed patterns.

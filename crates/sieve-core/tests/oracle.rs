@@ -83,7 +83,7 @@ fn known_counts_up_to_1e10() {
 }
 
 #[test]
-#[ignore = "slow: about a minute on one core; CI runs it with --include-ignored"]
+#[ignore = "slow: about a minute on one core; scripts/test runs it with --ignored"]
 fn known_counts_1e11_1e12() {
     for (x, pi, twins) in [
         (100_000_000_000u64, 4_118_054_813u64, 224_376_048u64),
