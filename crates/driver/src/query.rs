@@ -142,7 +142,7 @@ pub fn sieve(engine: &Engine, lo: u64, hi: u64, cancel: &AtomicBool) -> Result<S
 const DECODE_WORDS: usize = 1 << 14;
 
 /// A sieved range waiting to be listed: its odd-only bitmap words and the primes in each part of
-/// [`DECODE_WORDS`] words, so that each thread knows where its share of the output begins.
+/// `DECODE_WORDS` words, so that each thread knows where its share of the output begins.
 pub struct Sieved {
     lo: u64,
     hi: u64,

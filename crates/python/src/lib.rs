@@ -4,7 +4,7 @@
 //! re-exports it with docstrings and type stubs. Every function reads its arguments the way the
 //! `erato` command line does (same one-line messages), then runs [`driver::query`] on an
 //! [`Engine`] with the GIL released, on a worker thread that the calling thread watches: every
-//! [`POLL`] it takes the GIL back just long enough to run Python's signal handlers, and on Ctrl-C
+//! `POLL` it takes the GIL back just long enough to run Python's signal handlers, and on Ctrl-C
 //! it sets the query's cancel flag and raises `KeyboardInterrupt` once the running chunks finish.
 //!
 //! No MPI here: a Python program that wants ranks brings mpi4py and calls this module on each.
