@@ -27,7 +27,7 @@ venv=target/bench-python
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/pip" install -q "numpy<2" setuptools wheel
 "$venv/bin/python" -c "import primesieve.numpy" 2>/dev/null ||
-    "$venv/bin/pip" install -q --no-build-isolation --no-binary primesieve --no-deps \
+    "$venv/bin/pip" install -q --no-cache-dir --no-build-isolation --no-binary primesieve --no-deps \
         --force-reinstall primesieve==2.3.4
 "$venv/bin/pip" install -q --force-reinstall --no-deps ./crates/python
 exec "$venv/bin/python" benches/compare-python.py "$runs"
