@@ -64,6 +64,7 @@ impl Page {
     }
 
     fn new() -> Self {
+        debug_assert!(Self::layout().size() > 0);
         // SAFETY: the layout has a non-zero size.
         let ptr = unsafe { std::alloc::alloc(Self::layout()) };
         match std::ptr::NonNull::new(ptr.cast::<Entry>()) {
@@ -138,6 +139,7 @@ impl Buckets {
     fn block(&self, b: u32) -> *mut Entry {
         let b = b as usize;
         let page = &self.pages[b / PAGE_BLOCKS];
+        debug_assert!((b % PAGE_BLOCKS) * BLOCK < PAGE_BLOCKS * BLOCK);
         // SAFETY: the offset is less than PAGE_BLOCKS * BLOCK entries, inside the page.
         unsafe { page.0.as_ptr().add((b % PAGE_BLOCKS) * BLOCK) }
     }
@@ -168,6 +170,7 @@ impl Buckets {
             unsafe { (*full.sub(BLOCK)).packed }
         };
         let header = self.block(b);
+        debug_assert!(header as usize % BLOCK_BYTES == 0);
         // SAFETY: `header` is the first entry of block `b`, which was free and is now this slot's;
         // entry 1 is still inside the block (BLOCK > 1).
         unsafe {
@@ -275,6 +278,7 @@ impl Buckets {
                 break;
             }
             header = self.block(next);
+            debug_assert!(header as usize % BLOCK_BYTES == 0);
             // SAFETY: blocks after the first are full: their entries end BLOCK entries on.
             end = unsafe { header.add(BLOCK) };
         }
