@@ -184,11 +184,6 @@ pub fn launcher_rank() -> Option<usize> {
         .find_map(|(_, _, v)| std::env::var(v).ok()?.trim().parse().ok())
 }
 
-/// The number of processes a launcher (mpirun, mpiexec, srun) says it started, if any.
-pub fn launcher_size() -> Option<usize> {
-    Launcher::detect().map(|l| l.size)
-}
-
 /// Why this process cannot join (or be) a job.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LaunchError {

@@ -26,7 +26,7 @@ use crate::wheel::STEP_210;
 
 /// Bits of [`Entry::packed`] that hold the offset; the top six hold the wheel index (modulo-30 or
 /// modulo-210 wheel). Segments are therefore at most `2^26` bits (8 MiB).
-pub(crate) const OFFSET_BITS: u32 = 26;
+const OFFSET_BITS: u32 = 26;
 const OFFSET_MASK: u32 = (1 << OFFSET_BITS) - 1;
 
 /// Entries per block, the first of them the block's header: 4 KiB (one page), large enough that
@@ -41,6 +41,18 @@ const BLOCK_BYTES: usize = BLOCK * std::mem::size_of::<Entry>();
 /// Blocks per page of the pool: pages are allocated whole and never move, so the pool grows
 /// without copying what it holds (a doubling vector would briefly need twice the memory).
 const PAGE_BLOCKS: usize = 128;
+
+/// The longest step of the modulo-210 wheel, in units of `p` bits (the gap 199 -> 209 -> 211).
+const MAX_STEP: u64 = {
+    let (mut max, mut w) = (0, 0);
+    while w < STEP_210.len() {
+        if STEP_210[w] as u64 > max {
+            max = STEP_210[w] as u64;
+        }
+        w += 1;
+    }
+    max
+};
 
 /// No block (end of a list).
 const NONE: u32 = u32::MAX;
@@ -116,11 +128,11 @@ impl Buckets {
     }
 
     /// Prepares for an interval of `segments` segments of `2^seg_shift` bits whose sieving primes
-    /// are at most `max_prime` and jump at most `max_step * p` bits (3 on the modulo-30 wheel, 5 on
-    /// the modulo-210 one). Every block goes back to the pool.
-    pub(crate) fn reset(&mut self, segments: u64, seg_shift: u32, max_prime: u64, max_step: u64) {
+    /// are at most `max_prime`. Every block goes back to the pool.
+    pub(crate) fn reset(&mut self, segments: u64, seg_shift: u32, max_prime: u64) {
         debug_assert!(seg_shift <= OFFSET_BITS);
-        let reach = ((max_step * max_prime) >> seg_shift) as usize + 2;
+        // A prime jumps at most `MAX_STEP * p` bits: the ring must reach past that.
+        let reach = ((MAX_STEP * max_prime) >> seg_shift) as usize + 2;
         let size = reach.next_power_of_two();
         let blocks = (self.pages.len() * PAGE_BLOCKS) as u32;
         self.free.clear();
@@ -282,5 +294,14 @@ impl Buckets {
             // SAFETY: blocks after the first are full: their entries end BLOCK entries on.
             end = unsafe { header.add(BLOCK) };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_longest_wheel_step_is_five_primes() {
+        // 199 and 209 are consecutive residues coprime to 210: 10 numbers, 5 bits per p.
+        assert_eq!(super::MAX_STEP, 5);
     }
 }

@@ -231,7 +231,7 @@ impl Sieve {
         self.small.clear();
         self.medium.clear();
         self.sparse.clear();
-        self.buckets.reset(segments, seg_shift, max_prime, 5);
+        self.buckets.reset(segments, seg_shift, max_prime);
         let seg_words = seg_bits / 64;
         let span = 2 * seg_bits as u64;
         // Bits of segment k (all but the last are full).
