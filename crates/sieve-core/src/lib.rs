@@ -36,7 +36,8 @@
 //! - `sparse`: primes with a few multiples per segment, sorted by wheel index (after primesieve's
 //!   `EratMedium`).
 //! - `bucket`: primes with at most one multiple per segment, Oliveira e Silva's bucket sieve on a
-//!   modulo-210 wheel, in fixed-size blocks from a pool.
+//!   modulo-210 wheel.
+//! - `pool`: the fixed-size blocks from one pool that hold the sparse and bucket primes' lists.
 //! - `cpu`: which instruction-set paths run (`ERATO_FORCE_PORTABLE=1` forces the portable ones).
 //! - `segment`: [`Sieve`] ties these together for each segment.
 //! - `count`: popcount counting and composable twin counts ([`Counts`]).
@@ -51,6 +52,7 @@ mod bucket;
 mod count;
 mod cpu;
 pub mod oracle;
+mod pool;
 mod presieve;
 mod segment;
 mod small;

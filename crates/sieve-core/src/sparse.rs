@@ -9,94 +9,93 @@
 //! the next segment. Without the sorting, every prime would start with a table lookup of its step
 //! and an indirect jump into the unrolled loop, mispredicted most of the time.
 
+use crate::pool::{BlockLists, Entry};
 use crate::wheel::STEP;
 
-/// A sieving prime and the bit offset of its next multiple from the current segment's start (at
-/// or past the segment's end when the prime skips the segment).
-#[derive(Clone, Copy, Debug)]
-struct Entry {
-    prime: u32,
-    next: u32,
-}
-
-/// The medium sieving primes of one interval, by the wheel index of their next multiple.
+/// The sparse sieving primes of one interval, by the wheel index of their next multiple: list
+/// `cur + w` holds the entries (`prime`, and in `packed` the bit offset of its next multiple from
+/// the current segment's start) whose next multiple has modulo-30 wheel index `w`; the other eight
+/// lists fill with the next segment's as the current ones are emptied. The lists are chains of
+/// blocks from a pool ([`BlockLists`]), returned as they are read: one copy of the entries, not
+/// two.
 pub(crate) struct SparsePrimes {
-    lists: [Vec<Entry>; 8],
-    /// Where the lists of the next segment are built (kept for their capacity).
-    spare: [Vec<Entry>; 8],
+    lists: BlockLists,
+    /// 0 or 8: the first of the current segment's lists.
+    cur: usize,
 }
 
 impl SparsePrimes {
     pub(crate) fn new() -> Self {
-        Self {
-            lists: Default::default(),
-            spare: Default::default(),
-        }
+        let mut lists = BlockLists::new();
+        lists.reset(16);
+        Self { lists, cur: 0 }
     }
 
-    /// Forgets every prime (keeping the allocations).
+    /// Forgets every prime (keeping the pool).
     pub(crate) fn clear(&mut self) {
-        self.lists.iter_mut().for_each(Vec::clear);
+        self.lists.reset(16);
+        self.cur = 0;
     }
 
     /// Adds `prime` (`< seg_bits`), whose next multiple is `next` bits from the current segment's
     /// start with modulo-30 wheel index `wheel`.
     pub(crate) fn insert(&mut self, prime: u64, next: u64, wheel: usize) {
-        debug_assert!(next <= u64::from(u32::MAX));
-        self.lists[wheel].push(Entry {
-            prime: prime as u32,
-            next: next as u32,
-        });
+        debug_assert!(next <= u64::from(u32::MAX) && prime <= u64::from(u32::MAX) && wheel < 8);
+        self.lists.push(
+            self.cur + wheel,
+            Entry {
+                prime: prime as u32,
+                packed: next as u32,
+            },
+        );
     }
 
     /// Crosses off the multiples in the current segment (`words` spans its `seg_bits` bits) and
     /// moves every prime on to the next segment.
     pub(crate) fn sieve_segment(&mut self, words: &mut [u64], seg_bits: usize) {
         assert!(seg_bits <= 64 * words.len());
-        for w in 0..8 {
-            let list = std::mem::take(&mut self.lists[w]);
-            let out = &mut self.spare;
-            match w {
-                0 => cross::<0>(&list, out, words, seg_bits),
-                1 => cross::<1>(&list, out, words, seg_bits),
-                2 => cross::<2>(&list, out, words, seg_bits),
-                3 => cross::<3>(&list, out, words, seg_bits),
-                4 => cross::<4>(&list, out, words, seg_bits),
-                5 => cross::<5>(&list, out, words, seg_bits),
-                6 => cross::<6>(&list, out, words, seg_bits),
-                _ => cross::<7>(&list, out, words, seg_bits),
-            }
-            self.lists[w] = list;
-            self.lists[w].clear();
-        }
-        std::mem::swap(&mut self.lists, &mut self.spare);
+        let (cur, next) = (self.cur, 8 - self.cur);
+        let lists = &mut self.lists;
+        cross::<0>(lists, cur, next, words, seg_bits);
+        cross::<1>(lists, cur, next, words, seg_bits);
+        cross::<2>(lists, cur, next, words, seg_bits);
+        cross::<3>(lists, cur, next, words, seg_bits);
+        cross::<4>(lists, cur, next, words, seg_bits);
+        cross::<5>(lists, cur, next, words, seg_bits);
+        cross::<6>(lists, cur, next, words, seg_bits);
+        cross::<7>(lists, cur, next, words, seg_bits);
+        self.cur = next;
     }
 }
 
-/// Crosses off the multiples below `seg_bits` of every prime in `list`, whose next multiples all
-/// have wheel index `W`, and files each prime into `out` by the wheel index of its first multiple
-/// past the segment, its offset made relative to the next segment.
+/// Crosses off the multiples below `seg_bits` of every prime in list `cur + W`, whose next
+/// multiples all have wheel index `W`, and files each prime into list `next + w`, `w` the wheel
+/// index of its first multiple past the segment, its offset made relative to the next segment.
 #[inline(never)]
 fn cross<const W: usize>(
-    list: &[Entry],
-    out: &mut [Vec<Entry>; 8],
+    lists: &mut BlockLists,
+    cur: usize,
+    next: usize,
     words: &mut [u64],
     seg_bits: usize,
 ) {
     let len = words.len();
-    'primes: for e in list {
+    lists.drain(cur + W, |lists, e| {
         let p = e.prime as usize;
-        let mut i = e.next as usize;
+        let mut i = e.packed as usize;
         // One step of the wheel from index (W + k) % 8: cross off, advance by a constant multiple
         // of p, and leave once past the segment.
         macro_rules! step {
             ($k:literal) => {{
                 if i >= seg_bits {
-                    out[const { (W + $k) % 8 }].push(Entry {
-                        prime: e.prime,
-                        next: (i - seg_bits) as u32,
-                    });
-                    continue 'primes;
+                    lists.push(
+                        next + const { (W + $k) % 8 },
+                        Entry {
+                            prime: e.prime,
+                            packed: (i - seg_bits) as u32,
+                        },
+                    );
+                    return;
                 }
                 debug_assert!(i / 64 < len);
                 // SAFETY: i < seg_bits <= 64 * len (checked just above and asserted by the caller).
@@ -114,6 +113,6 @@ fn cross<const W: usize>(
             step!(6);
             step!(7);
         }
-    }
+    });
     let _ = len;
 }

@@ -1,0 +1,273 @@
+//! Lists of sieving-prime entries in fixed-size blocks from one pool: the storage behind the
+//! bucket sieve (`crate::bucket`) and the sparse primes (`crate::sparse`).
+//!
+//! Both move every entry from one list to another once per segment. Growable vectors would each
+//! keep the capacity of their fullest moment, and a list that is emptied while the next ones fill
+//! needs a second set of vectors beside it: two to twenty times the live entries. Here a list is a
+//! chain of 4 KiB blocks, a block goes back to the pool as soon as its entries have been read, and
+//! memory is the live entries plus at most one partly filled block per list (primesieve's
+//! `EratBig`, `EratMedium` and their `MemoryPool` do the same).
+//!
+//! Source: K. Walisch, primesieve `src/MemoryPool.cpp` and `doc/ALGORITHMS.md`.
+
+/// Entries per block, the first of them the block's header: 4 KiB (one page), large enough that
+/// taking a block from the pool is rare, small enough that the partly filled blocks (one per list,
+/// up to 8,192 bucket lists near 2^64) stay a few tens of MiB.
+pub(crate) const BLOCK: usize = 512;
+
+/// Bytes per block; blocks are aligned to it, so a write position that reaches a multiple of it
+/// has filled its block (primesieve's buckets use the same trick).
+const BLOCK_BYTES: usize = BLOCK * std::mem::size_of::<Entry>();
+
+/// Blocks per page of the pool: pages are allocated whole and never move, so the pool grows
+/// without copying what it holds (a doubling vector would briefly need twice the memory).
+const PAGE_BLOCKS: usize = 128;
+
+/// No block (end of a list).
+const NONE: u32 = u32::MAX;
+
+/// A sieving prime and, packed as its owner chooses, where its next multiple is. Entry 0 of each
+/// block is instead its header: `prime` holds the next (full) block of the same list or `NONE`,
+/// `packed` the block's own number.
+#[derive(Clone, Copy, Default, Debug)]
+pub(crate) struct Entry {
+    pub(crate) prime: u32,
+    pub(crate) packed: u32,
+}
+
+/// One page of the pool: `PAGE_BLOCKS` blocks in one allocation aligned to `BLOCK_BYTES`.
+struct Page(std::ptr::NonNull<Entry>);
+
+impl Page {
+    fn layout() -> std::alloc::Layout {
+        std::alloc::Layout::from_size_align(PAGE_BLOCKS * BLOCK_BYTES, BLOCK_BYTES)
+            .expect("a valid page layout")
+    }
+
+    fn new() -> Self {
+        debug_assert!(Self::layout().size() > 0);
+        // SAFETY: the layout has a non-zero size.
+        let ptr = unsafe { std::alloc::alloc(Self::layout()) };
+        match std::ptr::NonNull::new(ptr.cast::<Entry>()) {
+            Some(p) => Self(p),
+            None => std::alloc::handle_alloc_error(Self::layout()),
+        }
+    }
+}
+
+impl Drop for Page {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `Page::new` with this layout, and freed only here.
+        unsafe { std::alloc::dealloc(self.0.as_ptr().cast(), Self::layout()) };
+    }
+}
+
+// SAFETY: a page is plain memory owned by one `BlockLists`; nothing about it is tied to a thread.
+unsafe impl Send for Page {}
+
+/// Numbered lists of [`Entry`], each a chain of blocks, and the pool of blocks behind them, kept
+/// across segments and intervals.
+///
+/// Invariants: every block is either on `free` or in exactly one list, or detached and being read
+/// by [`BlockLists::drain`]; a list is a chain of blocks linked through their headers, the first
+/// one (where `write[list]` points) being filled and all others full; `write[list]` is null for an
+/// empty list and otherwise points into its first block, past the header and at most at the
+/// block's end.
+pub(crate) struct BlockLists {
+    pages: Vec<Page>,
+    /// Blocks in no list.
+    free: Vec<u32>,
+    /// For each list, where its next entry goes (null: the list is empty).
+    write: Vec<*mut Entry>,
+}
+
+// SAFETY: the raw pointers in `write` point into `pages`, which `BlockLists` owns.
+unsafe impl Send for BlockLists {}
+
+impl BlockLists {
+    pub(crate) fn new() -> Self {
+        Self {
+            pages: Vec::new(),
+            free: Vec::new(),
+            write: Vec::new(),
+        }
+    }
+
+    /// Empties every list, returning all blocks to the pool (which keeps its pages), and makes
+    /// `lists` lists.
+    pub(crate) fn reset(&mut self, lists: usize) {
+        let blocks = (self.pages.len() * PAGE_BLOCKS) as u32;
+        self.free.clear();
+        self.free.extend((0..blocks).rev());
+        self.write.clear();
+        self.write.resize(lists, std::ptr::null_mut());
+    }
+
+    /// The number of lists.
+    pub(crate) fn lists(&self) -> usize {
+        self.write.len()
+    }
+
+    /// The first entry (the header) of block `b`.
+    fn block(&self, b: u32) -> *mut Entry {
+        let b = b as usize;
+        let page = &self.pages[b / PAGE_BLOCKS];
+        // SAFETY: the offset is less than PAGE_BLOCKS * BLOCK entries, inside the page.
+        unsafe { page.0.as_ptr().add((b % PAGE_BLOCKS) * BLOCK) }
+    }
+
+    /// Starts a new first block for `list`, whose first block is full (or which is empty), taking
+    /// it from the pool and allocating a new page when the pool is empty.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, list: usize) {
+        let b = match self.free.pop() {
+            Some(b) => b,
+            None => {
+                let first = self.pages.len() * PAGE_BLOCKS;
+                assert!(first + PAGE_BLOCKS < NONE as usize, "block pool exhausted");
+                self.pages.push(Page::new());
+                self.free
+                    .extend(((first + 1) as u32..(first + PAGE_BLOCKS) as u32).rev());
+                first as u32
+            }
+        };
+        let full = self.write[list];
+        debug_assert!(full as usize % BLOCK_BYTES == 0);
+        let next = if full.is_null() {
+            NONE
+        } else {
+            // SAFETY: `full` is the end of a full block (the invariant), so its header lies
+            // BLOCK entries before it, in the same page.
+            unsafe { (*full.sub(BLOCK)).packed }
+        };
+        let header = self.block(b);
+        debug_assert!(header as usize % BLOCK_BYTES == 0);
+        // SAFETY: `header` is the first entry of block `b`, which was free and is now this list's;
+        // entry 1 is still inside the block (BLOCK > 1).
+        unsafe {
+            header.write(Entry {
+                prime: next,
+                packed: b,
+            });
+            self.write[list] = header.add(1);
+        }
+    }
+
+    /// Appends `e` to `list` (`< self.lists()`).
+    #[inline(always)]
+    pub(crate) fn push(&mut self, list: usize, e: Entry) {
+        debug_assert!(list < self.write.len());
+        // SAFETY: list < write.len(): every caller passes a list number below `lists()` (masked
+        // ring slots, or one of a fixed set of lists).
+        let mut at = unsafe { *self.write.get_unchecked(list) };
+        if at as usize % BLOCK_BYTES == 0 {
+            // A null pointer (empty list) or the end of a full block.
+            self.grow(list);
+            at = self.write[list];
+        }
+        debug_assert!(!at.is_null() && at as usize % BLOCK_BYTES != 0);
+        // SAFETY: by the invariant `at` lies in the list's first block, and it is not at the
+        // block's end (that case was just handled), so it is a valid, exclusively owned entry.
+        unsafe {
+            at.write(e);
+            *self.write.get_unchecked_mut(list) = at.add(1);
+        }
+    }
+
+    /// Empties `list`, calling `f` with each of its entries (in no particular order) and with the
+    /// lists, so that `f` may push entries into any list, `list` included: the emptied list's
+    /// blocks are detached first and each goes back to the pool once its entries have been read.
+    #[inline(always)]
+    pub(crate) fn drain(&mut self, list: usize, mut f: impl FnMut(&mut Self, Entry)) {
+        let mut end = std::mem::replace(&mut self.write[list], std::ptr::null_mut());
+        if end.is_null() {
+            return;
+        }
+        // The first block holds entries up to `end`; the rest of the chain is full.
+        let last = end.wrapping_sub(1);
+        // SAFETY: `end` lies in the first block, after its header and at most at its end (the
+        // invariant), so `last` is an entry of that block and stepping back to the block's start
+        // stays inside it.
+        let mut header = unsafe { last.byte_sub(last as usize % BLOCK_BYTES) };
+        loop {
+            debug_assert!(header as usize % BLOCK_BYTES == 0 && end > header);
+            // SAFETY: `header` is the first entry of a detached block; its entries before `end`
+            // were all written by `push`, and no list writes into a detached block (it is on
+            // neither `free` nor any list until it is returned below).
+            let (next, own) = unsafe { ((*header).prime, (*header).packed) };
+            let mut e_ptr = header.wrapping_add(1);
+            while e_ptr < end {
+                // SAFETY: as above, `e_ptr` (between the header and `end`) is a written entry of
+                // the detached block.
+                let e = unsafe { e_ptr.read() };
+                e_ptr = e_ptr.wrapping_add(1);
+                f(self, e);
+            }
+            self.free.push(own);
+            if next == NONE {
+                break;
+            }
+            header = self.block(next);
+            debug_assert!(header as usize % BLOCK_BYTES == 0);
+            // SAFETY: blocks after the first are full: their entries end BLOCK entries on.
+            end = unsafe { header.add(BLOCK) };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Entries pushed come back out by `drain`, across many blocks and pages, with blocks reused.
+    #[test]
+    fn drain_returns_every_entry_and_recycles_blocks() {
+        let mut lists = BlockLists::new();
+        for round in 0..3u32 {
+            lists.reset(3);
+            let n = (PAGE_BLOCKS * BLOCK + 7) as u32;
+            for i in 0..n {
+                lists.push(
+                    (i % 2) as usize,
+                    Entry {
+                        prime: i,
+                        packed: round,
+                    },
+                );
+            }
+            let pages = lists.pages.len();
+            // Move list 0 into list 2 and list 1 into itself (a list may refill while drained).
+            let mut seen = Vec::new();
+            lists.drain(0, |l, e| {
+                seen.push(e.prime);
+                l.push(2, e);
+            });
+            lists.drain(1, |l, e| {
+                seen.push(e.prime);
+                if e.packed == round {
+                    l.push(
+                        1,
+                        Entry {
+                            prime: e.prime,
+                            packed: round + 1,
+                        },
+                    );
+                }
+            });
+            seen.sort_unstable();
+            assert_eq!(seen, (0..n).collect::<Vec<_>>());
+            // Draining returned blocks as it went: the pool did not grow by a page per move.
+            assert!(
+                lists.pages.len() <= pages + 1,
+                "{} pages after {pages}",
+                lists.pages.len()
+            );
+            let mut again = Vec::new();
+            lists.drain(1, |_, e| again.push(e.prime));
+            lists.drain(2, |_, e| again.push(e.prime));
+            again.sort_unstable();
+            assert_eq!(again, (0..n).collect::<Vec<_>>());
+        }
+    }
+}
