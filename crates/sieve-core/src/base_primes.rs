@@ -14,8 +14,10 @@ use crate::{Sieve, SieveConfig};
 /// generate every prime up to `2^32`, the most any `u64` interval needs.
 pub(crate) const STORED_MAX: u64 = 1 << 16;
 
-/// Numbers per block of generated primes: their odd-only bitmap takes 256 KiB.
-const GENERATOR_BLOCK: u64 = 1 << 22;
+/// Numbers per block of generated primes: their odd-only bitmap takes 128 KiB. Each block pays
+/// the first multiples of the stored primes once, about 6,500 divisions: near 2^64 a chunk reads
+/// 2,048 blocks.
+const GENERATOR_BLOCK: u64 = 1 << 21;
 
 /// The sieving primes for intervals whose top is at most `limit^2` (a bit beyond): those `p` with
 /// `167 < p <= limit`, `limit <= 2^32 - 1`. Cheap to build and to share between threads by
@@ -102,8 +104,10 @@ pub(crate) struct Generator {
 impl Generator {
     pub(crate) fn new() -> Self {
         Self {
-            // 16 KiB chunks and 128 KiB segments: the generator shares the caches with the main sieve.
-            sieve: Sieve::new(SieveConfig::new(16 << 10, 128 << 10)),
+            // 16 KiB chunks and 32 KiB segments (64 KiB with the slack): the generator shares the
+            // caches with the main sieve, and its sieving primes (up to 2^16) are all small,
+            // medium or sparse at this size.
+            sieve: Sieve::new(SieveConfig::new(16 << 10, 32 << 10)),
             base: SievingPrimes::up_to(STORED_MAX),
             words: Vec::new(),
             first_odd: 0,

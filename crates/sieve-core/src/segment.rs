@@ -297,7 +297,7 @@ impl Sieve {
                     if p <= small_max {
                         self.small.push(wp)
                     } else {
-                        self.medium.push(wp)
+                        self.medium.push(buffer, wp)
                     }
                 } else {
                     self.sparse.insert(p, bit, wheel);

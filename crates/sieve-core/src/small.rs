@@ -6,7 +6,7 @@
 //!
 //! # Whole turns only, thanks to the slack
 //! Every prime here rests at wheel index 0, the start of a turn (one that has just joined takes
-//! single steps there on its first call). A call crosses off every turn that
+//! single steps there: small primes on their first call, medium ones as they join). A call crosses off every turn that
 //! *starts* below `stop`, so a turn's last hits may land up to `14p` bits past `stop`: past the L1
 //! chunk (harmless, same segment) or past the segment into the slack behind it, which
 //! [`crate::Sieve`] pre-sieves ahead with the next segment and then moves to the front. Splitting
@@ -220,9 +220,9 @@ struct Resting {
 /// an indirect call whose target changes from one prime to the next, mispredicted most of the time.
 /// Sorted, each list calls one copy for all its primes, and every prime is filed into the list of
 /// its next start as it leaves (primesieve's `EratMedium` sorts by wheel index for the same reason).
-/// Primes that have just joined and are not yet at the start of a turn wait in `joining`.
+/// A prime that joins takes its single steps to the start of a turn at once ([`Self::push`]), so
+/// every prime here rests at a turn's start.
 pub(crate) struct TurnPrimes {
-    joining: Vec<WheelPrime>,
     /// Indexed by `(p % 8 / 2) * 8 + next % 8`.
     lists: [Vec<Resting>; 32],
     spare: [Vec<Resting>; 32],
@@ -232,7 +232,6 @@ pub(crate) struct TurnPrimes {
 impl TurnPrimes {
     pub(crate) fn new() -> Self {
         Self {
-            joining: Vec::new(),
             lists: Default::default(),
             spare: Default::default(),
             max_prime: 0,
@@ -241,15 +240,28 @@ impl TurnPrimes {
 
     /// Forgets every prime (keeping the allocations).
     pub(crate) fn clear(&mut self) {
-        self.joining.clear();
         self.lists.iter_mut().for_each(Vec::clear);
         self.max_prime = 0;
     }
 
-    /// Adds a prime.
-    pub(crate) fn push(&mut self, wp: WheelPrime) {
-        self.max_prime = self.max_prime.max(wp.prime as usize);
-        self.joining.push(wp);
+    /// Adds a prime whose next multiple lies in the current segment: crosses off its multiples up
+    /// to the start of its next wheel turn (at most seven single steps, less than `12p` bits, so
+    /// within the segment and the slack behind it when `p` is at most 1/16 of the segment's bits)
+    /// and files it there.
+    ///
+    /// # Panics
+    /// If those steps would run past `words`.
+    pub(crate) fn push(&mut self, words: &mut [u64], wp: WheelPrime) {
+        let p = wp.prime as usize;
+        let mut i = wp.next as usize;
+        let mut w = wp.wheel as usize;
+        while w != 0 {
+            clear(words, i);
+            i += STEP[w] * p;
+            w = (w + 1) % 8;
+        }
+        self.max_prime = self.max_prime.max(p);
+        Self::rest(&mut self.lists, wp.prime, i);
     }
 
     fn rest(lists: &mut [Vec<Resting>; 32], prime: u32, next: usize) {
@@ -268,17 +280,6 @@ impl TurnPrimes {
             stop + 14 * self.max_prime < words.len() * 64,
             "a wheel turn from {stop} would overrun the segment"
         );
-        if !self.joining.is_empty() {
-            cross_off(words, stop, &mut self.joining);
-            let lists = &mut self.lists;
-            self.joining.retain(|wp| {
-                let at_turn = wp.wheel == 0;
-                if at_turn {
-                    Self::rest(lists, wp.prime, wp.next as usize);
-                }
-                !at_turn
-            });
-        }
         for (index, list) in self.lists.iter_mut().enumerate() {
             if list.is_empty() {
                 continue;
@@ -301,7 +302,6 @@ impl TurnPrimes {
     /// `seg_bits` (a multiple of 8) later.
     pub(crate) fn advance(&mut self, seg_bits: usize) {
         debug_assert!(seg_bits % 8 == 0);
-        advance(&mut self.joining, seg_bits);
         for e in self.lists.iter_mut().flatten() {
             debug_assert!(e.next as usize >= seg_bits);
             e.next -= seg_bits as u32;
