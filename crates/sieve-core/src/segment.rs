@@ -140,6 +140,22 @@ impl Window<'_> {
     }
 }
 
+/// Medium sieving primes are at most the segment's bit count over this: each makes at least this
+/// many wheel turns' worth of bits (`15p`) per segment, and a turn that starts inside the segment
+/// runs at most `14p` bits past its end, into the slack.
+const MEDIUM_DIVISOR: usize = 16;
+
+/// Words of slack behind a segment of `seg_bits` bits: room for the furthest hit of a turn that
+/// starts inside the segment, `14p` bits past its end for the largest medium prime `p`.
+fn slack_words(seg_bits: usize) -> usize {
+    14 * (seg_bits / MEDIUM_DIVISOR) / 64 + 1
+}
+
+/// Words of the buffer for segments of up to `seg_bits` bits: the segment and its slack.
+fn buffer_words(seg_bits: usize) -> usize {
+    seg_bits / 64 + slack_words(seg_bits)
+}
+
 /// A reusable per-thread sieve: pre-sieve patterns, sieving-prime state, bucket storage and the
 /// scratch segment. Sieving many intervals with one `Sieve` allocates only when an interval needs
 /// more than any before it.
@@ -147,8 +163,8 @@ pub struct Sieve {
     config: SieveConfig,
     /// The pre-sieve patterns, shared by every sieve of the process (read only).
     presieve: &'static PreSieve,
-    /// Two segments: the current one, then the slack that holds the next one, pre-sieved ahead so
-    /// that wheel turns may run past the current segment's end (see the `small` module).
+    /// The current segment, then the slack: the next segment's head, pre-sieved ahead so that wheel
+    /// turns may run past the current segment's end (see the `small` module).
     buffer: Vec<u64>,
     small: Vec<WheelPrime>,
     medium: TurnPrimes,
@@ -167,7 +183,7 @@ impl Sieve {
         Self {
             config,
             presieve: PreSieve::shared(),
-            buffer: vec![0; 2 * config.segment_bytes / 8],
+            buffer: vec![0; buffer_words(8 * config.segment_bytes)],
             small: Vec::new(),
             medium: TurnPrimes::new(),
             sparse: SparsePrimes::new(),
@@ -215,7 +231,7 @@ impl Sieve {
         // inside the slack. Sparse ones (below the segment's bit count) have a few multiples per
         // segment; the rest, at most one, go to the buckets.
         let small_max = (l1_bits / 128) as u64;
-        let medium_max = (seg_bits / 16) as u64;
+        let medium_max = (seg_bits / MEDIUM_DIVISOR) as u64;
         let max_prime = hi.isqrt(); // at least the largest sieving prime used
         let stored = primes.stored();
         let mut next_stored = 0;
@@ -233,6 +249,8 @@ impl Sieve {
         self.sparse.clear();
         self.buckets.reset(segments, seg_shift, max_prime);
         let seg_words = seg_bits / 64;
+        let slack_words = slack_words(seg_bits);
+        debug_assert!(seg_words + slack_words <= self.buffer.len());
         let span = 2 * seg_bits as u64;
         // Bits of segment k (all but the last are full).
         let bits_of = |k: u64| (total_bits - k * seg_bits as u64).min(seg_bits as u64) as usize;
@@ -244,14 +262,16 @@ impl Sieve {
             let nbits = bits_of(k);
             let nwords = nbits.div_ceil(64);
             let seg_last = seg_lo + (2 * nbits as u64 - 1); // last odd number of the segment, <= hi
-            if k + 1 < segments {
-                // The next segment goes into the slack now, so turns may run into it.
-                let next_words = bits_of(k + 1).div_ceil(64);
-                self.presieve.fill(
-                    &mut self.buffer[seg_words..seg_words + next_words],
-                    seg_lo + span,
-                );
-            }
+                                                            // The next segment's head goes into the slack now, so turns may run into it.
+            let next_head = if k + 1 < segments {
+                bits_of(k + 1).div_ceil(64).min(slack_words)
+            } else {
+                0
+            };
+            self.presieve.fill(
+                &mut self.buffer[seg_words..seg_words + next_head],
+                seg_lo + span,
+            );
             let buffer = &mut self.buffer[..];
             // Bring in the primes whose square falls in this segment (all of them at once when the
             // interval starts above their squares).
@@ -330,8 +350,14 @@ impl Sieve {
                 words,
             });
             if k + 1 < segments {
-                self.buffer
-                    .copy_within(seg_words..seg_words + bits_of(k + 1).div_ceil(64), 0);
+                // The head, crossed off by turns that ran past this segment, moves to the front
+                // and the rest of the next segment is pre-sieved behind it.
+                let next_words = bits_of(k + 1).div_ceil(64);
+                self.buffer.copy_within(seg_words..seg_words + next_head, 0);
+                self.presieve.fill(
+                    &mut self.buffer[next_head..next_words],
+                    seg_lo + span + 128 * next_head as u64,
+                );
                 small::advance(&mut self.small, seg_bits);
                 self.medium.advance(seg_bits);
             }
