@@ -30,6 +30,10 @@ use crate::wheel::STEP_210;
 const OFFSET_BITS: u32 = 26;
 const OFFSET_MASK: u32 = (1 << OFFSET_BITS) - 1;
 
+/// Entries per block: 4 KiB (one page), so that taking a block from the pool is rare, while the
+/// partly filled blocks (one per ring slot, up to 8,192 slots near 2^64) stay a few tens of MiB.
+const BUCKET_BLOCK: usize = 512;
+
 /// The longest step of the modulo-210 wheel, in units of `p` bits (the gap 199 -> 209 -> 211).
 const MAX_STEP: u64 = {
     let (mut max, mut w) = (0, 0);
@@ -45,7 +49,7 @@ const MAX_STEP: u64 = {
 /// The ring of buckets, one list of [`Entry`] per slot (`prime`, and packed the next multiple's
 /// bit offset within its segment and its wheel index), kept across segments and intervals.
 pub(crate) struct Buckets {
-    lists: BlockLists,
+    lists: BlockLists<BUCKET_BLOCK>,
     /// Segments in the current interval; hits in later segments are dropped.
     segments: u64,
     seg_shift: u32,

@@ -1,23 +1,15 @@
 //! Lists of sieving-prime entries in fixed-size blocks from one pool: the storage behind the
-//! bucket sieve (`crate::bucket`) and the sparse primes (`crate::sparse`).
+//! bucket sieve (`crate::bucket`), the sparse primes (`crate::sparse`) and the medium primes
+//! (`crate::small`).
 //!
-//! Both move every entry from one list to another once per segment. Growable vectors would each
+//! All three move every entry from one list to another once per segment. Growable vectors would each
 //! keep the capacity of their fullest moment, and a list that is emptied while the next ones fill
 //! needs a second set of vectors beside it: two to twenty times the live entries. Here a list is a
-//! chain of 4 KiB blocks, a block goes back to the pool as soon as its entries have been read, and
+//! chain of fixed-size blocks, a block goes back to the pool as soon as its entries have been read, and
 //! memory is the live entries plus at most one partly filled block per list (primesieve's
 //! `EratBig`, `EratMedium` and their `MemoryPool` do the same).
 //!
 //! Source: K. Walisch, primesieve `src/MemoryPool.cpp` and `doc/ALGORITHMS.md`.
-
-/// Entries per block, the first of them the block's header: 4 KiB (one page), large enough that
-/// taking a block from the pool is rare, small enough that the partly filled blocks (one per list,
-/// up to 8,192 bucket lists near 2^64) stay a few tens of MiB.
-pub(crate) const BLOCK: usize = 512;
-
-/// Bytes per block; blocks are aligned to it, so a write position that reaches a multiple of it
-/// has filled its block (primesieve's buckets use the same trick).
-const BLOCK_BYTES: usize = BLOCK * std::mem::size_of::<Entry>();
 
 /// Blocks per page of the pool: pages are allocated whole and never move, so the pool grows
 /// without copying what it holds (a doubling vector would briefly need twice the memory).
@@ -35,12 +27,14 @@ pub(crate) struct Entry {
     pub(crate) packed: u32,
 }
 
-/// One page of the pool: `PAGE_BLOCKS` blocks in one allocation aligned to `BLOCK_BYTES`.
-struct Page(std::ptr::NonNull<Entry>);
+/// One page of the pool: `PAGE_BLOCKS` blocks of `BLOCK` entries in one allocation aligned to
+/// the block's size in bytes.
+struct Page<const BLOCK: usize>(std::ptr::NonNull<Entry>);
 
-impl Page {
+impl<const BLOCK: usize> Page<BLOCK> {
     fn layout() -> std::alloc::Layout {
-        std::alloc::Layout::from_size_align(PAGE_BLOCKS * BLOCK_BYTES, BLOCK_BYTES)
+        let block_bytes = BLOCK * std::mem::size_of::<Entry>();
+        std::alloc::Layout::from_size_align(PAGE_BLOCKS * block_bytes, block_bytes)
             .expect("a valid page layout")
     }
 
@@ -55,7 +49,7 @@ impl Page {
     }
 }
 
-impl Drop for Page {
+impl<const BLOCK: usize> Drop for Page<BLOCK> {
     fn drop(&mut self) {
         // SAFETY: allocated in `Page::new` with this layout, and freed only here.
         unsafe { std::alloc::dealloc(self.0.as_ptr().cast(), Self::layout()) };
@@ -63,18 +57,22 @@ impl Drop for Page {
 }
 
 // SAFETY: a page is plain memory owned by one `BlockLists`; nothing about it is tied to a thread.
-unsafe impl Send for Page {}
+unsafe impl<const BLOCK: usize> Send for Page<BLOCK> {}
 
-/// Numbered lists of [`Entry`], each a chain of blocks, and the pool of blocks behind them, kept
-/// across segments and intervals.
+/// Numbered lists of [`Entry`], each a chain of blocks of `BLOCK` entries (a power of two, the
+/// first entry of each the block's header), and the pool of blocks behind them, kept across
+/// segments and intervals. Large blocks make taking one from the pool rare; small ones keep the
+/// partly filled blocks, one per list, small. Blocks are aligned to their size in bytes, so a
+/// write position that reaches a multiple of it has filled its block (primesieve's buckets use the
+/// same trick).
 ///
 /// Invariants: every block is either on `free` or in exactly one list, or detached and being read
 /// by [`BlockLists::drain`]; a list is a chain of blocks linked through their headers, the first
 /// one (where `write[list]` points) being filled and all others full; `write[list]` is null for an
 /// empty list and otherwise points into its first block, past the header and at most at the
 /// block's end.
-pub(crate) struct BlockLists {
-    pages: Vec<Page>,
+pub(crate) struct BlockLists<const BLOCK: usize> {
+    pages: Vec<Page<BLOCK>>,
     /// Blocks in no list.
     free: Vec<u32>,
     /// For each list, where its next entry goes (null: the list is empty).
@@ -82,9 +80,15 @@ pub(crate) struct BlockLists {
 }
 
 // SAFETY: the raw pointers in `write` point into `pages`, which `BlockLists` owns.
-unsafe impl Send for BlockLists {}
+unsafe impl<const BLOCK: usize> Send for BlockLists<BLOCK> {}
 
-impl BlockLists {
+impl<const BLOCK: usize> BlockLists<BLOCK> {
+    /// Bytes per block, and the blocks' alignment.
+    const BLOCK_BYTES: usize = {
+        assert!(BLOCK.is_power_of_two() && BLOCK >= 2);
+        BLOCK * std::mem::size_of::<Entry>()
+    };
+
     pub(crate) fn new() -> Self {
         Self {
             pages: Vec::new(),
@@ -133,7 +137,7 @@ impl BlockLists {
             }
         };
         let full = self.write[list];
-        debug_assert!(full as usize % BLOCK_BYTES == 0);
+        debug_assert!(full as usize % Self::BLOCK_BYTES == 0);
         let next = if full.is_null() {
             NONE
         } else {
@@ -142,7 +146,7 @@ impl BlockLists {
             unsafe { (*full.sub(BLOCK)).packed }
         };
         let header = self.block(b);
-        debug_assert!(header as usize % BLOCK_BYTES == 0);
+        debug_assert!(header as usize % Self::BLOCK_BYTES == 0);
         // SAFETY: `header` is the first entry of block `b`, which was free and is now this list's;
         // entry 1 is still inside the block (BLOCK > 1).
         unsafe {
@@ -161,12 +165,12 @@ impl BlockLists {
         // SAFETY: list < write.len(): every caller passes a list number below `lists()` (masked
         // ring slots, or one of a fixed set of lists).
         let mut at = unsafe { *self.write.get_unchecked(list) };
-        if at as usize % BLOCK_BYTES == 0 {
+        if at as usize % Self::BLOCK_BYTES == 0 {
             // A null pointer (empty list) or the end of a full block.
             self.grow(list);
             at = self.write[list];
         }
-        debug_assert!(!at.is_null() && at as usize % BLOCK_BYTES != 0);
+        debug_assert!(!at.is_null() && at as usize % Self::BLOCK_BYTES != 0);
         // SAFETY: by the invariant `at` lies in the list's first block, and it is not at the
         // block's end (that case was just handled), so it is a valid, exclusively owned entry.
         unsafe {
@@ -189,9 +193,9 @@ impl BlockLists {
         // SAFETY: `end` lies in the first block, after its header and at most at its end (the
         // invariant), so `last` is an entry of that block and stepping back to the block's start
         // stays inside it.
-        let mut header = unsafe { last.byte_sub(last as usize % BLOCK_BYTES) };
+        let mut header = unsafe { last.byte_sub(last as usize % Self::BLOCK_BYTES) };
         loop {
-            debug_assert!(header as usize % BLOCK_BYTES == 0 && end > header);
+            debug_assert!(header as usize % Self::BLOCK_BYTES == 0 && end > header);
             // SAFETY: `header` is the first entry of a detached block; its entries before `end`
             // were all written by `push`, and no list writes into a detached block (it is on
             // neither `free` nor any list until it is returned below).
@@ -209,7 +213,7 @@ impl BlockLists {
                 break;
             }
             header = self.block(next);
-            debug_assert!(header as usize % BLOCK_BYTES == 0);
+            debug_assert!(header as usize % Self::BLOCK_BYTES == 0);
             // SAFETY: blocks after the first are full: their entries end BLOCK entries on.
             end = unsafe { header.add(BLOCK) };
         }
@@ -220,10 +224,12 @@ impl BlockLists {
 mod tests {
     use super::*;
 
+    const BLOCK: usize = 64;
+
     /// Entries pushed come back out by `drain`, across many blocks and pages, with blocks reused.
     #[test]
     fn drain_returns_every_entry_and_recycles_blocks() {
-        let mut lists = BlockLists::new();
+        let mut lists = BlockLists::<BLOCK>::new();
         for round in 0..3u32 {
             lists.reset(3);
             let n = (PAGE_BLOCKS * BLOCK + 7) as u32;

@@ -329,7 +329,9 @@ impl Sieve {
                 chunk_end = (chunk_end + l1_bits).min(nbits);
                 small::cross_off(buffer, chunk_end, &mut self.small);
             }
-            self.medium.cross_off(buffer, nbits);
+            // Primes move on to the next segment as they are filed (none follows the last).
+            let advance = if k + 1 < segments { seg_bits } else { 0 };
+            self.medium.cross_off(buffer, nbits, advance);
             self.sparse
                 .sieve_segment(&mut buffer[..seg_words], seg_bits);
             self.buckets.sieve_segment(k, &mut buffer[..seg_words]);
@@ -359,7 +361,6 @@ impl Sieve {
                     seg_lo + span + 128 * next_head as u64,
                 );
                 small::advance(&mut self.small, seg_bits);
-                self.medium.advance(seg_bits);
             }
         }
         if generator.is_some() {

@@ -24,6 +24,7 @@
 //! unrolled loop of eight turns. On big-endian targets the byte view of the words differs, and a
 //! portable loop over `u64` words is used instead.
 
+use crate::pool::{BlockLists, Entry};
 use crate::wheel::{STEP, TURN};
 
 /// A sieving prime and where its next multiple falls.
@@ -205,13 +206,9 @@ fn cross_whole_turns(words: &mut [u64], stop: usize, p: usize, mut i: usize) -> 
     i
 }
 
-/// A prime resting at the start of a wheel turn: the prime and the bit index of that turn's first
-/// multiple.
-#[derive(Clone, Copy, Debug)]
-struct Resting {
-    prime: u32,
-    next: u32,
-}
+/// Entries per block of the medium primes' lists: 1 KiB, so that the 64 partly filled blocks stay
+/// small beside the entries even when the medium primes are few.
+const MEDIUM_BLOCK: usize = 128;
 
 /// Primes crossed off by whole wheel turns, sorted by which copy of [`cross_turns`] they need next
 /// (`p mod 8` and the bit their next turn starts at).
@@ -222,26 +219,39 @@ struct Resting {
 /// its next start as it leaves (primesieve's `EratMedium` sorts by wheel index for the same reason).
 /// A prime that joins takes its single steps to the start of a turn at once ([`Self::push`]), so
 /// every prime here rests at a turn's start.
+///
+/// The lists are chains of blocks from a pool ([`BlockLists`]): list `cur + (p % 8 / 2) * 8 +
+/// next % 8` holds `prime` and, in `packed`, `next`, the bit its next turn starts at relative to
+/// the current segment; the other 32 lists fill as these are emptied.
 pub(crate) struct TurnPrimes {
-    /// Indexed by `(p % 8 / 2) * 8 + next % 8`.
-    lists: [Vec<Resting>; 32],
-    spare: [Vec<Resting>; 32],
+    lists: BlockLists<MEDIUM_BLOCK>,
+    /// 0 or 32: the first of the current segment's lists.
+    cur: usize,
     max_prime: usize,
 }
 
 impl TurnPrimes {
     pub(crate) fn new() -> Self {
+        let mut lists = BlockLists::new();
+        lists.reset(64);
         Self {
-            lists: Default::default(),
-            spare: Default::default(),
+            lists,
+            cur: 0,
             max_prime: 0,
         }
     }
 
-    /// Forgets every prime (keeping the allocations).
+    /// Forgets every prime (keeping the pool).
     pub(crate) fn clear(&mut self) {
-        self.lists.iter_mut().for_each(Vec::clear);
+        self.lists.reset(64);
+        self.cur = 0;
         self.max_prime = 0;
+    }
+
+    /// The list, after `base`, of a prime whose next turn starts at bit `next`.
+    #[inline(always)]
+    fn list(base: usize, prime: u32, next: usize) -> usize {
+        base + (prime as usize % 8 / 2) * 8 + next % 8
     }
 
     /// Adds a prime whose next multiple lies in the current segment: crosses off its multiples up
@@ -261,51 +271,50 @@ impl TurnPrimes {
             w = (w + 1) % 8;
         }
         self.max_prime = self.max_prime.max(p);
-        Self::rest(&mut self.lists, wp.prime, i);
+        self.lists.push(
+            Self::list(self.cur, wp.prime, i),
+            Entry {
+                prime: wp.prime,
+                packed: i as u32,
+            },
+        );
     }
 
-    fn rest(lists: &mut [Vec<Resting>; 32], prime: u32, next: usize) {
-        lists[(prime as usize % 8 / 2) * 8 + next % 8].push(Resting {
-            prime,
-            next: next as u32,
-        });
-    }
-
-    /// Crosses off, for every prime, each wheel turn that starts below `stop`.
+    /// Crosses off, for every prime, each wheel turn that starts below `stop`, and files each
+    /// prime for the next segment, `advance` bits on (a multiple of 8: the segment's bit count, or
+    /// 0 after an interval's last segment).
     ///
     /// # Panics
-    /// If a turn could reach past `words`: `stop + 14p` must fit for every prime.
-    pub(crate) fn cross_off(&mut self, words: &mut [u64], stop: usize) {
+    /// If a turn could reach past `words`: `stop + 14p` must fit for every prime; or if a prime's
+    /// next turn starts before `advance`.
+    pub(crate) fn cross_off(&mut self, words: &mut [u64], stop: usize, advance: usize) {
         assert!(
             stop + 14 * self.max_prime < words.len() * 64,
             "a wheel turn from {stop} would overrun the segment"
         );
-        for (index, list) in self.lists.iter_mut().enumerate() {
-            if list.is_empty() {
-                continue;
-            }
-            for e in list.iter() {
+        debug_assert!(advance % 8 == 0);
+        let (cur, next) = (self.cur, 32 - self.cur);
+        for index in 0..32 {
+            self.lists.drain(cur + index, |lists, e| {
                 let p = e.prime as usize;
-                let mut i = e.next as usize;
-                debug_assert_eq!((p % 8 / 2) * 8 + i % 8, index);
+                let mut i = e.packed as usize;
+                debug_assert_eq!(Self::list(0, e.prime, i), index);
                 if i < stop {
                     i = cross_whole_turns(words, stop, p, i);
                 }
-                Self::rest(&mut self.spare, e.prime, i);
-            }
-            list.clear();
+                assert!(i >= advance, "a turn left behind in the segment");
+                // `advance` is a multiple of 8, so the list (which uses `i % 8`) is the same.
+                let i = i - advance;
+                lists.push(
+                    Self::list(next, e.prime, i),
+                    Entry {
+                        prime: e.prime,
+                        packed: i as u32,
+                    },
+                );
+            });
         }
-        std::mem::swap(&mut self.lists, &mut self.spare);
-    }
-
-    /// Moves every prime's next multiple from the current segment to the following one,
-    /// `seg_bits` (a multiple of 8) later.
-    pub(crate) fn advance(&mut self, seg_bits: usize) {
-        debug_assert!(seg_bits % 8 == 0);
-        for e in self.lists.iter_mut().flatten() {
-            debug_assert!(e.next as usize >= seg_bits);
-            e.next -= seg_bits as u32;
-        }
+        self.cur = next;
     }
 }
 
