@@ -15,24 +15,27 @@
 pub(crate) const PRESIEVE_MAX: u64 = 167;
 
 /// Groups of presieved primes; each group's product is one pattern's period in bytes. Applied four
-/// at a time, so their number is a multiple of [`PASS`].
+/// at a time, so their number is a multiple of [`PASS`]. Past the first group, the primes are
+/// grouped so that the products' sum is smallest (a local search over partitions into three
+/// triples and twelve pairs; the largest prime with the smallest, as primesieve pairs its
+/// tables): 217 KB of patterns instead of 277 KB for consecutive primes.
 const GROUPS: &[&[u64]] = &[
     &[3, 5, 7, 11, 13],
-    &[17, 19, 23],
-    &[29, 31, 37],
-    &[41, 43, 47],
-    &[53, 59],
-    &[61, 67],
-    &[71, 73],
-    &[79, 83],
-    &[89, 97],
-    &[101, 103],
-    &[107, 109],
-    &[113, 127],
-    &[131, 137],
-    &[139, 149],
-    &[151, 157],
-    &[163, 167],
+    &[17, 37, 43],
+    &[19, 31, 47],
+    &[23, 29, 41],
+    &[53, 167],
+    &[59, 163],
+    &[61, 157],
+    &[67, 151],
+    &[71, 149],
+    &[73, 139],
+    &[79, 137],
+    &[83, 131],
+    &[89, 127],
+    &[97, 113],
+    &[101, 109],
+    &[103, 107],
 ];
 
 /// Patterns combined per pass over a segment: two passes of eight streams each.
@@ -99,14 +102,14 @@ fn apply<const N: usize>(
     }
 }
 
-/// The pre-sieve patterns (about 300 KB, a few hundred microseconds to build), one copy per process.
+/// The pre-sieve patterns (about 220 KB, a few hundred microseconds to build), one copy per process.
 pub(crate) struct PreSieve {
     patterns: Vec<Pattern>,
 }
 
 impl PreSieve {
     /// The patterns, built on first use and shared by every sieve of the process: they are only
-    /// read, and one copy (0.29 MB) serves all threads and each thread's sieving-prime generator.
+    /// read, and one copy (0.22 MB) serves all threads and each thread's sieving-prime generator.
     pub(crate) fn shared() -> &'static Self {
         static SHARED: std::sync::OnceLock<PreSieve> = std::sync::OnceLock::new();
         SHARED.get_or_init(Self::new)
