@@ -15,6 +15,11 @@
 /// without copying what it holds (a doubling vector would briefly need twice the memory).
 const PAGE_BLOCKS: usize = 128;
 
+/// Blocks of at least this many entries (page-sized ones: the bucket and sparse lists, which
+/// outgrow the caches) are prefetched by [`BlockLists::drain`] one ahead. Smaller ones hold the
+/// medium primes, few enough to stay in the L2 cache.
+const PREFETCH_MIN_BLOCK: usize = 512;
+
 /// No block (end of a list).
 const NONE: u32 = u32::MAX;
 
@@ -200,6 +205,12 @@ impl<const BLOCK: usize> BlockLists<BLOCK> {
             // were all written by `push`, and no list writes into a detached block (it is on
             // neither `free` nor any list until it is returned below).
             let (next, own) = unsafe { ((*header).prime, (*header).packed) };
+            if BLOCK >= PREFETCH_MIN_BLOCK && next != NONE {
+                // The chain's blocks lie anywhere in the pool, and hardware prefetchers stop at
+                // page boundaries: without this, reading each block starts with a cache miss
+                // (a fifth of the bucket sieve's time near 10^18 on Zen 5).
+                prefetch_block::<BLOCK>(self.block(next));
+            }
             let mut e_ptr = header.wrapping_add(1);
             while e_ptr < end {
                 // SAFETY: as above, `e_ptr` (between the header and `end`) is a written entry of
@@ -218,6 +229,24 @@ impl<const BLOCK: usize> BlockLists<BLOCK> {
             end = unsafe { header.add(BLOCK) };
         }
     }
+}
+
+/// Asks the CPU to bring block `block` (`BLOCK` entries) towards its caches (L2), a cache line
+/// at a time; a hint with no effect on the program's meaning.
+#[inline(always)]
+fn prefetch_block<const BLOCK: usize>(block: *const Entry) {
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
+        let bytes = BLOCK * std::mem::size_of::<Entry>();
+        for line in (0..bytes).step_by(64) {
+            // SAFETY: a prefetch never faults and reads nothing the program can observe; the
+            // address lies inside the pool's page that holds the block.
+            unsafe { _mm_prefetch::<_MM_HINT_T1>(block.cast::<i8>().wrapping_add(line)) };
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", not(miri))))]
+    let _ = block;
 }
 
 #[cfg(test)]
