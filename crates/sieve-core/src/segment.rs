@@ -261,8 +261,9 @@ impl Sieve {
             let seg_lo = start + k * span;
             let nbits = bits_of(k);
             let nwords = nbits.div_ceil(64);
-            let seg_last = seg_lo + (2 * nbits as u64 - 1); // last odd number of the segment, <= hi
-                                                            // The next segment's head goes into the slack now, so turns may run into it.
+            // The last odd number of the segment, at most hi.
+            let seg_last = seg_lo + (2 * nbits as u64 - 1);
+            // The next segment's head goes into the slack now, so turns may run into it.
             let next_head = if k + 1 < segments {
                 bits_of(k + 1).div_ceil(64).min(slack_words)
             } else {
