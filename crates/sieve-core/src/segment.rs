@@ -269,10 +269,12 @@ impl Sieve {
             } else {
                 0
             };
-            self.presieve.fill(
-                &mut self.buffer[seg_words..seg_words + next_head],
-                seg_lo + span,
-            );
+            if next_head > 0 {
+                self.presieve.fill(
+                    &mut self.buffer[seg_words..seg_words + next_head],
+                    seg_lo + span,
+                );
+            }
             let buffer = &mut self.buffer[..];
             // Bring in the primes whose square falls in this segment (all of them at once when the
             // interval starts above their squares).
@@ -357,10 +359,13 @@ impl Sieve {
                 // and the rest of the next segment is pre-sieved behind it.
                 let next_words = bits_of(k + 1).div_ceil(64);
                 self.buffer.copy_within(seg_words..seg_words + next_head, 0);
-                self.presieve.fill(
-                    &mut self.buffer[next_head..next_words],
-                    seg_lo + span + 128 * next_head as u64,
-                );
+                if next_head < next_words {
+                    // (Only then: past the head of a last segment near 2^64 lies no number.)
+                    self.presieve.fill(
+                        &mut self.buffer[next_head..next_words],
+                        seg_lo + span + 128 * next_head as u64,
+                    );
+                }
                 small::advance(&mut self.small, seg_bits);
             }
         }
