@@ -1,6 +1,8 @@
 //! [`Sieve`]: one thread's sieve, tying pre-sieve, small, medium, sparse and bucket crossing together for each
 //! segment of an interval.
 
+use std::ops::ControlFlow;
+
 use bitvec::prelude::*;
 
 use crate::base_primes::{Generator, STORED_MAX};
@@ -211,6 +213,25 @@ impl Sieve {
         hi: u64,
         mut f: impl FnMut(Window<'_>),
     ) {
+        let _ = self.try_for_each_window(primes, lo, hi, |window| {
+            f(window);
+            ControlFlow::<()>::Continue(())
+        });
+    }
+
+    /// [`Sieve::for_each_window`] that stops as soon as `f` returns [`ControlFlow::Break`], and
+    /// returns that break (a caller that wants only the first windows, or that was cancelled,
+    /// leaves without sieving the rest). The sieve stays usable for the next interval.
+    ///
+    /// # Panics
+    /// If `lo > hi` or `primes` does not reach `sqrt(hi)`.
+    pub fn try_for_each_window<B>(
+        &mut self,
+        primes: &SievingPrimes,
+        lo: u64,
+        hi: u64,
+        mut f: impl FnMut(Window<'_>) -> ControlFlow<B>,
+    ) -> ControlFlow<B> {
         assert!(lo <= hi, "empty interval [{lo}, {hi}]");
         assert!(
             primes.covers(hi),
@@ -224,7 +245,7 @@ impl Sieve {
         let total_bits = odd_count(start, hi);
         let segments = total_bits.div_ceil(seg_bits as u64);
         if segments == 0 {
-            return; // no odd number in [lo, hi]
+            return ControlFlow::Continue(()); // no odd number in [lo, hi]
         }
         // Small primes make at least eight wheel turns (120p bits) in each L1 chunk. Medium ones make
         // at least one turn per segment, and a turn (14p bits) that runs past a segment's end stays
@@ -350,10 +371,13 @@ impl Sieve {
             if nbits % 64 != 0 {
                 *words.last_mut().expect("nbits > 0") &= (1u64 << (nbits % 64)) - 1;
             }
-            f(Window {
+            if let ControlFlow::Break(b) = f(Window {
                 first_odd: seg_lo + 1,
                 words,
-            });
+            }) {
+                self.generator = generator.or(self.generator.take());
+                return ControlFlow::Break(b);
+            }
             if k + 1 < segments {
                 // The head, crossed off by turns that ran past this segment, moves to the front
                 // and the rest of the next segment is pre-sieved behind it.
@@ -372,6 +396,7 @@ impl Sieve {
         if generator.is_some() {
             self.generator = generator;
         }
+        ControlFlow::Continue(())
     }
 
     /// Counts primes (and, if `twins`, twin-prime pairs) in `[lo, hi]`. With `twins == false` the

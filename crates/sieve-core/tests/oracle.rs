@@ -246,3 +246,34 @@ proptest! {
         check_interval(config, all_sieving_primes(), hi.saturating_sub(len), hi);
     }
 }
+
+/// A sieve left early by `try_for_each_window` (after its first window, in every class of sieving
+/// prime and near 2^64) gives exact results on the next intervals: no state of the abandoned
+/// interval leaks into them.
+#[test]
+fn a_sieve_left_early_stays_exact() {
+    use std::ops::ControlFlow;
+    for config in configs() {
+        let mut sieve = Sieve::new(config);
+        for (lo, hi) in [
+            (0, 3_000_000),
+            (1 << 40, (1 << 40) + 5_000_000),
+            (u64::MAX - 5_000_000, u64::MAX),
+        ] {
+            let sieving = SievingPrimes::for_hi(hi);
+            let mut windows = 0;
+            let left = sieve.try_for_each_window(&sieving, lo, hi, |_| {
+                windows += 1;
+                ControlFlow::Break(windows)
+            });
+            assert_eq!(left, ControlFlow::Break(1));
+            let (a, b) = (lo + 1_000, lo + 200_000);
+            let got = sieve.count(&SievingPrimes::for_hi(b), a, b, false).primes;
+            assert_eq!(
+                got,
+                primes_between(a, b).len() as u64,
+                "[{a}, {b}] after [{lo}, {hi}]"
+            );
+        }
+    }
+}
