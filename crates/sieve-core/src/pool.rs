@@ -15,6 +15,17 @@
 /// without copying what it holds (a doubling vector would briefly need twice the memory).
 const PAGE_BLOCKS: usize = 128;
 
+/// What [`BlockLists::drain`]'s callback may do with the lists: push entries.
+pub(crate) struct Filer<'a, const BLOCK: usize>(&'a mut BlockLists<BLOCK>);
+
+impl<const BLOCK: usize> Filer<'_, BLOCK> {
+    /// [`BlockLists::push`].
+    #[inline(always)]
+    pub(crate) fn push(&mut self, list: usize, e: Entry) {
+        self.0.push(list, e);
+    }
+}
+
 /// Blocks of at least this many entries (page-sized ones: the bucket and sparse lists, which
 /// outgrow the caches) are prefetched by [`BlockLists::drain`] one ahead. Smaller ones hold the
 /// medium primes, few enough to stay in the L2 cache.
@@ -166,10 +177,7 @@ impl<const BLOCK: usize> BlockLists<BLOCK> {
     /// Appends `e` to `list` (`< self.lists()`).
     #[inline(always)]
     pub(crate) fn push(&mut self, list: usize, e: Entry) {
-        debug_assert!(list < self.write.len());
-        // SAFETY: list < write.len(): every caller passes a list number below `lists()` (masked
-        // ring slots, or one of a fixed set of lists).
-        let mut at = unsafe { *self.write.get_unchecked(list) };
+        let mut at = self.write[list];
         if at as usize % Self::BLOCK_BYTES == 0 {
             // A null pointer (empty list) or the end of a full block.
             self.grow(list);
@@ -178,17 +186,17 @@ impl<const BLOCK: usize> BlockLists<BLOCK> {
         debug_assert!(!at.is_null() && at as usize % Self::BLOCK_BYTES != 0);
         // SAFETY: by the invariant `at` lies in the list's first block, and it is not at the
         // block's end (that case was just handled), so it is a valid, exclusively owned entry.
-        unsafe {
-            at.write(e);
-            *self.write.get_unchecked_mut(list) = at.add(1);
-        }
+        unsafe { at.write(e) };
+        self.write[list] = at.wrapping_add(1);
     }
 
-    /// Empties `list`, calling `f` with each of its entries (in no particular order) and with the
-    /// lists, so that `f` may push entries into any list, `list` included: the emptied list's
-    /// blocks are detached first and each goes back to the pool once its entries have been read.
+    /// Empties `list`, calling `f` with each of its entries (in no particular order) and with a
+    /// [`Filer`], through which `f` may push entries into any list, `list` included: the emptied
+    /// list's blocks are detached first and each goes back to the pool once its entries have been
+    /// read. (`f` gets a `Filer`, not the lists: a `reset` or a nested `drain` from inside would
+    /// hand the blocks being read to other lists.)
     #[inline(always)]
-    pub(crate) fn drain(&mut self, list: usize, mut f: impl FnMut(&mut Self, Entry)) {
+    pub(crate) fn drain(&mut self, list: usize, mut f: impl FnMut(&mut Filer<'_, BLOCK>, Entry)) {
         let mut end = std::mem::replace(&mut self.write[list], std::ptr::null_mut());
         if end.is_null() {
             return;
@@ -217,7 +225,7 @@ impl<const BLOCK: usize> BlockLists<BLOCK> {
                 // the detached block.
                 let e = unsafe { e_ptr.read() };
                 e_ptr = e_ptr.wrapping_add(1);
-                f(self, e);
+                f(&mut Filer(self), e);
             }
             self.free.push(own);
             if next == NONE {
@@ -253,7 +261,8 @@ fn prefetch_block<const BLOCK: usize>(block: *const Entry) {
 mod tests {
     use super::*;
 
-    const BLOCK: usize = 64;
+    // Small blocks: many block and page boundaries in few entries (Miri runs this too).
+    const BLOCK: usize = 4;
 
     /// Entries pushed come back out by `drain`, across many blocks and pages, with blocks reused.
     #[test]

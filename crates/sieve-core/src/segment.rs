@@ -296,7 +296,9 @@ impl Sieve {
                     seg_lo + span,
                 );
             }
-            let buffer = &mut self.buffer[..];
+            // Only the segment and its slack: a crossing past them is a bug the bounds checks
+            // and asserts below catch, however much larger the buffer is for larger segments.
+            let buffer = &mut self.buffer[..seg_words + slack_words];
             // Bring in the primes whose square falls in this segment (all of them at once when the
             // interval starts above their squares).
             loop {

@@ -277,3 +277,26 @@ fn a_sieve_left_early_stays_exact() {
         }
     }
 }
+
+/// Configurations the slack must hold for: L1 chunks as large as the segment (small primes' turns
+/// then run furthest past it), and adaptive segments below the largest, across several segments;
+/// and the turns that reach furthest into the slack, medium primes just below 1/16 of the
+/// segment's bits with turns that start at its last bits (`tiny()`: primes up to 2,048 there).
+#[test]
+fn slack_reach_in_every_configuration() {
+    let cases = [
+        (SieveConfig::new(4 << 10, 4 << 10), 0, 600_000),
+        (SieveConfig::new(8 << 10, 8 << 10), 3_999_000, 4_300_000),
+        // Adaptive, largest 256 KiB: 16 KiB segments here (4 x L1), many of them.
+        (SieveConfig::for_caches(4 << 10, 512 << 10), 0, 700_000),
+        (
+            SieveConfig::for_caches(2 << 10, 256 << 10),
+            5_000_000,
+            5_400_000,
+        ),
+        (tiny(), 4_100_000, 4_500_000),
+    ];
+    for (config, lo, hi) in cases {
+        check_interval(config, &SievingPrimes::for_hi(hi), lo, hi);
+    }
+}
