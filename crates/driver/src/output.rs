@@ -30,6 +30,46 @@ pub enum Format {
     Lines,
     /// Exactly `print(textwrap.fill(str(primes), 80))` in Python.
     Python,
+    /// A NumPy `.npy` file (format 1.0, dtype `<u8`, shape `(n,)`); to a file only, since the
+    /// header holds the count, written last.
+    Npy,
+    /// Raw little-endian `u64`, one per prime; to a file only, like [`Format::Npy`].
+    Binary,
+}
+
+impl Format {
+    /// The name `--format` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Lines => "lines",
+            Format::Python => "python",
+            Format::Npy => "npy",
+            Format::Binary => "binary",
+        }
+    }
+
+    /// Whether the output must be a file (`-o`): the formats whose header is written last.
+    pub fn needs_file(self) -> bool {
+        matches!(self, Format::Npy | Format::Binary)
+    }
+}
+
+/// Bytes of the `.npy` header [`npy_header`] writes, for any count: a multiple of 64, as NumPy's
+/// own writer aligns it.
+pub const NPY_HEADER_LEN: usize = 128;
+
+/// The NumPy format 1.0 header of a one-dimensional array of `count` little-endian `u64`
+/// ([`NPY_HEADER_LEN`] bytes: magic, version, header length, the dictionary padded with spaces and
+/// ended by a newline).
+pub fn npy_header(count: u64) -> [u8; NPY_HEADER_LEN] {
+    let mut header = [b' '; NPY_HEADER_LEN];
+    header[..6].copy_from_slice(b"\x93NUMPY");
+    header[6..8].copy_from_slice(&[1, 0]);
+    header[8..10].copy_from_slice(&((NPY_HEADER_LEN - 10) as u16).to_le_bytes());
+    let dict = format!("{{'descr': '<u8', 'fortran_order': False, 'shape': ({count},), }}");
+    header[10..10 + dict.len()].copy_from_slice(dict.as_bytes());
+    header[NPY_HEADER_LEN - 1] = b'\n';
+    header
 }
 
 /// Where output goes: stdout, or a temporary file beside the target that is renamed onto it only by
@@ -119,6 +159,39 @@ impl Sink {
                 named.persist(&*target).map_err(|e| e.error)?;
                 partial_files().retain(|p| p != temp);
                 File::open(directory_of(target))?.sync_all()
+            }
+        }
+    }
+
+    /// Writes `bytes` at the start of the output, over what was written there before (the `.npy`
+    /// header, once the count is known); the output goes on where it was. Fails on stdout and on
+    /// files that cannot seek (a FIFO).
+    pub fn overwrite_start(&mut self, bytes: &[u8]) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let cannot = || {
+            io::Error::new(
+                io::ErrorKind::Unsupported,
+                "the output cannot be rewritten at its start (the header holds the count): write to a regular file",
+            )
+        };
+        match self {
+            Sink::Stdout(_) => Err(cannot()),
+            Sink::Special(file) => {
+                file.flush()?;
+                file.get_ref().write_all_at(bytes, 0).map_err(|e| {
+                    if e.kind() == io::ErrorKind::NotSeekable {
+                        cannot()
+                    } else {
+                        e
+                    }
+                })
+            }
+            Sink::File { file, .. } => {
+                let writer = file
+                    .as_mut()
+                    .ok_or_else(|| io::Error::other("output written after it was committed"))?;
+                writer.flush()?;
+                writer.get_ref().as_file().write_all_at(bytes, 0)
             }
         }
     }
@@ -225,6 +298,7 @@ impl<W: Write> PrimeWriter<W> {
                     self.python_token(previous, false);
                 }
             }
+            Format::Npy | Format::Binary => self.buf.extend_from_slice(&prime.to_le_bytes()),
         }
         if self.buf.len() >= FLUSH_AT {
             self.out.write_all(&self.buf)?;
