@@ -230,18 +230,22 @@ struct StreamStopped;
 /// narrow it is. Between requests the thread waits, holding at most one segment.
 pub struct SieveStream<'scope> {
     want: Option<mpsc::SyncSender<usize>>,
+    /// Words of a piece asked for ahead (see [`SieveStream::start`]).
+    asked: Option<usize>,
     words: mpsc::Receiver<Vec<u64>>,
     thread: Option<std::thread::ScopedJoinHandle<'scope, ()>>,
 }
 
 impl<'scope> SieveStream<'scope> {
-    /// Starts the sieve of `[lo, hi]` in `scope`, with a sieve of its own built from `config`.
+    /// Starts the sieve of `[lo, hi]` in `scope`, with a sieve of its own built from `config`, and
+    /// has it sieve the first piece of `first` words at once: its start (generating the sieving
+    /// primes, their first multiples) then overlaps whatever the caller does before it asks.
     pub fn start<'env>(
         scope: &'scope std::thread::Scope<'scope, 'env>,
         primes: &'env SievingPrimes,
         config: SieveConfig,
-        lo: u64,
-        hi: u64,
+        (lo, hi): (u64, u64),
+        first: usize,
     ) -> Self {
         let (want_tx, want_rx) = mpsc::sync_channel::<usize>(1);
         let (words_tx, words_rx) = mpsc::sync_channel::<Vec<u64>>(1);
@@ -285,8 +289,10 @@ impl<'scope> SieveStream<'scope> {
                 }
             })
             .expect("the operating system starts a thread");
+        let asked = want_tx.send(first).is_ok().then_some(first);
         Self {
             want: Some(want_tx),
+            asked,
             words: words_rx,
             thread: Some(thread),
         }
@@ -296,7 +302,16 @@ impl<'scope> SieveStream<'scope> {
     /// [`Engine::fill_words`] lays them out); all requests together must not ask for more than
     /// [`words_from_aligned`]`(lo, hi)`.
     pub fn next(&mut self, words: usize) -> Vec<u64> {
-        let sent = self.want.as_ref().is_some_and(|w| w.send(words).is_ok());
+        let sent = match self.asked.take() {
+            Some(asked) => {
+                assert_eq!(
+                    asked, words,
+                    "the first piece is the one asked for at the start"
+                );
+                true
+            }
+            None => self.want.as_ref().is_some_and(|w| w.send(words).is_ok()),
+        };
         match self.words.recv() {
             Ok(piece) if sent => piece,
             _ => {
@@ -362,8 +377,10 @@ mod tests {
             engine.fill_words(&primes, lo, hi, &mut want);
             for piece in [1usize, 3, 1000, 1 << 20] {
                 let got = std::thread::scope(|scope| {
-                    let mut stream = SieveStream::start(scope, &primes, engine.config(), lo, hi);
-                    let mut got = Vec::new();
+                    let first = piece.min(want.len());
+                    let mut stream =
+                        SieveStream::start(scope, &primes, engine.config(), (lo, hi), first);
+                    let mut got = stream.next(first);
                     while got.len() < want.len() {
                         got.extend(stream.next(piece.min(want.len() - got.len())));
                     }
@@ -373,7 +390,7 @@ mod tests {
             }
             // Dropped half way, the stream stops without sieving the rest.
             std::thread::scope(|scope| {
-                let mut stream = SieveStream::start(scope, &primes, engine.config(), lo, hi);
+                let mut stream = SieveStream::start(scope, &primes, engine.config(), (lo, hi), 1);
                 assert_eq!(stream.next(1), want[..1]);
             });
         }

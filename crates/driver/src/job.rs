@@ -3,10 +3,36 @@
 //! Counting: each rank counts its slice on all its threads, and rank 0 gathers and combines the
 //! [`Counts`] in rank order (so twin pairs across rank boundaries are counted once).
 //!
-//! Listing and bitmaps go in windows so that rank 0 never holds more than `max_memory`: for each
-//! window every rank sieves its share into odd-only words (each share starts on a multiple of 128,
-//! so the shares join word by word), rank 0 gathers them with one Gatherv, and a writer thread on
-//! rank 0 formats window k while all ranks sieve window k + 1.
+//! Listing and bitmaps go in windows so that rank 0 never holds more than `max_memory`. The run
+//! computes one [`ListPlan`] at its start: the rank slices (cut by estimated cost, rank 0's cut
+//! broadcast once) and the windows, each at most a third of `max_memory` of odd-only words and
+//! starting on a multiple of 128 so that windows and shares join word by word. For each window
+//! rank 0 broadcasts whether to go on (and, in shared sieving, its cut of the window), every rank
+//! sieves its share, and rank 0 gathers the words with one Gatherv: a broadcast and a gather per
+//! window, nothing else that depends on the window count.
+//!
+//! How a window is sieved depends on how wide a thread's piece of it would be
+//! ([`WindowSieving`]):
+//! - *Shared*: windows wide against the start of a sieve (at least `4 max(sqrt(hi), 2^20)`
+//!   numbers: the default `--max-memory` up to about 10^17), and a listing in one window, are cut
+//!   among the ranks and each rank's share among its threads, as counting cuts a range; every
+//!   piece pays the start of a sieve (the first multiple of each sieving prime, and above 2^32
+//!   generating the sieving primes), in parallel.
+//! - *Streamed*: narrow windows, where that start would be paid again and again (near 2^64 it is
+//!   about a second: 2 x 10^8 sieving primes), come from one [`SieveStream`] per rank that runs
+//!   from the start of the rank's slice to its end and keeps its state (sieving primes, their next
+//!   multiples, buckets) from one window to the next. Every window then lies in one rank's slice
+//!   and only that rank sends it. A window order that gives each of several threads contiguous
+//!   pieces does not exist when the output must come out in order through a bounded buffer:
+//!   carrying state across the gap between a thread's pieces would need the kernel to skip
+//!   ahead (recomputing the small primes' positions and moving the bucket primes that hit the
+//!   gap), which it cannot yet do; so a streamed listing sieves on one thread of one rank at a
+//!   time, and rank 0's other threads format. With one thread in all, every listing of more than
+//!   one window is streamed.
+//!
+//! A writer thread on rank 0 takes window k while the ranks sieve window k + 1: it formats the
+//! window in parts on all the engine's threads ([`crate::format`]), counts primes and twins in
+//! the same pass, and writes the parts in order.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -449,9 +475,14 @@ fn list(
             None => (None, None),
         };
         let mut stream = match &plan.sieving {
-            WindowSieving::Streamed { slices, .. } => {
-                slices[rank].map(|(a, b)| SieveStream::start(scope, primes, engine.config(), a, b))
-            }
+            WindowSieving::Streamed {
+                slices,
+                first_window,
+            } => slices[rank].map(|slice| {
+                let ((a, b), _) = plan.window(first_window[rank]);
+                let first = words_from_aligned(a, b);
+                SieveStream::start(scope, primes, engine.config(), slice, first)
+            }),
             WindowSieving::Shared => None,
         };
 

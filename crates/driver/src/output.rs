@@ -89,7 +89,69 @@ pub enum Sink {
         temp: PathBuf,
         /// The name it gets when complete.
         target: PathBuf,
+        /// Starts the disk writing early (see [`Syncer`]).
+        syncer: Option<Syncer>,
     },
+}
+
+/// Bytes written to a file between two early syncs.
+const SYNC_EVERY: u64 = 64 << 20;
+
+/// A thread that syncs a file being written every [`SYNC_EVERY`] bytes, so that the disk writes
+/// while erato still formats, and the sync at [`Sink::commit`] finds little left to do. Without it
+/// the whole file sits in the page cache until the commit, and a listing to `-o` ends by waiting
+/// for all of it (half a gigabyte for the primes to 10^9).
+pub struct Syncer {
+    wake: Option<std::sync::mpsc::SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<io::Result<()>>>,
+    unsynced: u64,
+}
+
+impl Syncer {
+    fn start(file: File) -> Self {
+        let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("erato-sync".into())
+            .spawn(move || -> io::Result<()> {
+                for () in woken {
+                    file.sync_data()?;
+                }
+                Ok(())
+            })
+            .ok();
+        Self {
+            wake: thread.as_ref().map(|_| wake),
+            thread,
+            unsynced: 0,
+        }
+    }
+
+    /// Counts `bytes` written, waking the thread every [`SYNC_EVERY`] (not if it is still busy).
+    fn wrote(&mut self, bytes: usize) {
+        self.unsynced += bytes as u64;
+        if self.unsynced >= SYNC_EVERY {
+            if let Some(wake) = &self.wake {
+                let _ = wake.try_send(());
+            }
+            self.unsynced = 0;
+        }
+    }
+
+    /// Stops the thread, returning the error of a sync that failed.
+    fn finish(&mut self) -> io::Result<()> {
+        self.wake = None;
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(io::Error::other("the sync thread panicked")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Syncer {
+    fn drop(&mut self) {
+        let _ = self.finish();
+    }
 }
 
 /// The directory a path names its file in (`.` for a bare file name).
@@ -135,10 +197,12 @@ impl Sink {
         let file = builder.tempfile_in(directory_of(target))?;
         let temp = file.path().to_owned();
         partial_files().push(temp.clone());
+        let syncer = file.as_file().try_clone().ok().map(Syncer::start);
         Ok(Sink::File {
             file: Some(io::BufWriter::with_capacity(1 << 20, file)),
             temp,
             target: target.to_owned(),
+            syncer,
         })
     }
 
@@ -148,10 +212,18 @@ impl Sink {
         match self {
             Sink::Stdout(out) => out.flush(),
             Sink::Special(file) => file.flush(),
-            Sink::File { file, temp, target } => {
+            Sink::File {
+                file,
+                temp,
+                target,
+                syncer,
+            } => {
                 let Some(writer) = file.take() else {
                     return Ok(());
                 };
+                if let Some(syncer) = syncer.as_mut() {
+                    syncer.finish()?;
+                }
                 let named = writer
                     .into_inner()
                     .map_err(io::IntoInnerError::into_error)?;
@@ -215,6 +287,17 @@ impl Write for Sink {
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         match self {
             Sink::Stdout(out) => out.lock().write_all(buf),
+            Sink::File {
+                file: Some(file),
+                syncer,
+                ..
+            } => {
+                file.write_all(buf)?;
+                if let Some(syncer) = syncer.as_mut() {
+                    syncer.wrote(buf.len());
+                }
+                Ok(())
+            }
             _ => self.writer()?.write_all(buf),
         }
     }

@@ -117,14 +117,15 @@ pub fn chunks(lo: u64, hi: u64, threads: usize) -> Vec<(u64, u64)> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WindowSieving {
     /// Every window is cut among the ranks, and each rank's share among its threads; every piece
-    /// is sieved from scratch. Chosen when each thread's piece of a window is wide enough that
-    /// starting it (the first multiple of every sieving prime) costs little against sieving it.
+    /// is sieved from scratch. Chosen when windows are wide against the cost of starting a sieve
+    /// (the first multiple of every sieving prime), or when there is only one window.
     Shared,
     /// Each rank sieves its slice (`slices[rank]`, cut by cost once) with one sieve that runs
     /// from the slice's start to its end and keeps its state (sieving primes, buckets) from one
     /// window to the next; every window lies in one rank's slice, and only that rank sends it.
     /// Chosen when windows are too narrow to cut, where set-up per piece would be paid again and
-    /// again (`2^64 - 10^9` with `--max-memory 3M`: 60 windows, each setting up 2 x 10^8 primes).
+    /// again (`2^64 - 10^9` with `--max-memory 3M`: 60 windows, each setting up 2 x 10^8 primes),
+    /// and whenever there is one thread in all and more than one window.
     Streamed {
         /// Each rank's slice.
         slices: Vec<Option<(u64, u64)>>,
@@ -161,13 +162,18 @@ impl ListPlan {
     ) -> Self {
         let ranks = slices.len() as u64;
         let window_numbers = window_words.max(1).saturating_mul(128).min(1 << 62);
-        let windows_wide = (hi - lo) / window_numbers + 1;
-        // A thread's piece of a window, and what starting a piece is worth in numbers: the
-        // generator sieves up to sqrt(hi) and finds the first multiple of each sieving prime,
-        // measured at about 0.1 sqrt(hi) numbers' worth of sieving near 2^64 (1.1 s, at 0.3 x 10^9
-        // per second); 8 sqrt(hi) keeps it near 1 %.
-        let piece = window_numbers.min(hi - lo + 1) / (ranks * threads as u64).max(1);
-        let sieving = if windows_wide == 1 || piece >= (8 * hi.isqrt()).max(MIN_THREAD_CHUNK) {
+        let windows = (hi - (lo & !127)) / window_numbers + 1;
+        // Shared sieving pays the start of a sieve per piece (generating the sieving primes above
+        // 2^32 and finding the first multiple of each: about 1.1 s near 2^64, the time to sieve
+        // 0.08 sqrt(hi) numbers there, and about 4 sqrt(hi) at 10^12 where fixed costs dominate)
+        // but in parallel; streamed sieving pays it once but sieves each window on one thread.
+        // Shared wins unless a window is narrower than a few of those starts, counted here as
+        // max(sqrt(hi), 2^20) numbers each. A single window is shared: its pieces start once. One
+        // thread in all streams: it loses no parallelism.
+        let start_cost = hi.isqrt().max(1 << 20);
+        let shared =
+            windows == 1 || (ranks * threads as u64 > 1 && window_numbers >= 4 * start_cost);
+        let sieving = if shared {
             WindowSieving::Shared
         } else {
             let mut first_window = vec![0];
