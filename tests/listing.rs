@@ -57,6 +57,7 @@ fn python_fill(n: u64) -> Vec<u8> {
 fn print_lists_the_oracle_primes() {
     for (lo, hi) in [
         (0u64, 1000u64),
+        (0, 0),
         (2, 2),
         (3, 3),
         (4, 4),
@@ -360,6 +361,7 @@ fn npy_and_binary_hold_the_primes() {
     let python = numpy_python();
     for (lo, hi) in [
         (0u64, 1_000_000u64),
+        (0, 0),
         (0, 1),
         (2, 2),
         (1001, 99_999),
@@ -468,9 +470,9 @@ fn formats_are_identical_across_threads_and_windows() {
             };
             let want = run("256M", "1");
             for memory in ["24", "1K", "100K"] {
-                for threads in ["1", "2", "3"] {
-                    if memory == "24" && lo.starts_with("2^64") {
-                        continue; // 16,000 windows of one word each: slow, not different
+                for threads in ["1", "3"] {
+                    if memory == "24" && lo != "999990000" {
+                        continue; // 10^4 windows of one word each: slow, not different
                     }
                     assert!(
                         run(memory, threads) == want,

@@ -235,6 +235,9 @@ impl ParallelFormatter {
         range: (u64, u64),
         mut write: impl FnMut(&[Vec<u8>]) -> Result<(), E>,
     ) -> Result<Counts, E> {
+        if words.is_empty() {
+            return Ok(Counts::of_words(range.0, range.1, words)); // [0, 0] has no odd number
+        }
         let mut counts = None::<Counts>;
         let batch_words = self.part_words * self.parts_per_batch;
         for (b, batch) in words.chunks(batch_words).enumerate() {
@@ -273,7 +276,7 @@ impl ParallelFormatter {
                 counts = Some(counts.map_or(part, |c| c.combine(part)));
             }
         }
-        Ok(counts.expect("a window has at least one word"))
+        Ok(counts.expect("a window with words has a part"))
     }
 
     /// What ends the listing (see [`ending`]).
