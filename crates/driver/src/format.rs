@@ -190,8 +190,9 @@ pub struct ParallelFormatter {
     part_words: usize,
     parts_per_batch: usize,
     /// One text buffer per part of a batch, kept from batch to batch so that their pages are
-    /// faulted in once.
+    /// faulted in once: one set being written while the other is formatted.
     texts: Vec<Vec<u8>>,
+    spare: Vec<Vec<u8>>,
 }
 
 impl ParallelFormatter {
@@ -204,6 +205,7 @@ impl ParallelFormatter {
             part_words: part_words.max(1),
             parts_per_batch: PARTS_PER_THREAD * threads.max(1),
             texts: Vec::new(),
+            spare: Vec::new(),
         }
     }
 
@@ -215,11 +217,11 @@ impl ParallelFormatter {
     /// Formats the primes of odd-only `words` (bit 0 stands for `first_odd`) in parts on the
     /// current rayon pool, a batch of parts at a time, handing each batch's texts in order to
     /// `write`.
-    pub fn window<E>(
+    pub fn window<E: Send>(
         &mut self,
         first_odd: u64,
         words: &[u64],
-        write: impl FnMut(&[Vec<u8>]) -> Result<(), E>,
+        write: impl FnMut(&[Vec<u8>]) -> Result<(), E> + Send,
     ) -> Result<(), E> {
         let last = first_odd - 1 + (128 * words.len() as u64 - 1);
         self.window_counted(first_odd, words, (first_odd - 1, last), write)
@@ -227,36 +229,28 @@ impl ParallelFormatter {
     }
 
     /// [`Self::window`] that also counts the primes (and twin pairs) of `[range.0, range.1]`,
-    /// which the words cover, in the same pass.
-    pub fn window_counted<E>(
+    /// which the words cover, in the same pass. `write` takes batch b on the calling thread while
+    /// the other threads format batch b + 1.
+    pub fn window_counted<E: Send>(
         &mut self,
         first_odd: u64,
         words: &[u64],
         range: (u64, u64),
-        mut write: impl FnMut(&[Vec<u8>]) -> Result<(), E>,
+        mut write: impl FnMut(&[Vec<u8>]) -> Result<(), E> + Send,
     ) -> Result<Counts, E> {
         if words.is_empty() {
             return Ok(Counts::of_words(range.0, range.1, words)); // [0, 0] has no odd number
         }
-        let mut counts = None::<Counts>;
-        let batch_words = self.part_words * self.parts_per_batch;
-        for (b, batch) in words.chunks(batch_words).enumerate() {
+        let (format, part_words) = (self.format, self.part_words);
+        let batch_words = part_words * self.parts_per_batch;
+        // Formats batch `b` (its parts starting at `starts`) into `texts`, returning its counts.
+        let format_batch = |b: usize, starts: Vec<PythonState>, texts: &mut Vec<Vec<u8>>| {
+            let batch = &words[b * batch_words..((b + 1) * batch_words).min(words.len())];
             let batch_odd = first_odd + 128 * (b * batch_words) as u64;
-            // Where each part starts (only Python's format needs to know).
-            let mut starts = Vec::with_capacity(self.parts_per_batch);
-            for (i, part) in batch.chunks(self.part_words).enumerate() {
-                starts.push(self.python);
-                if self.format == Format::Python {
-                    let odd = batch_odd + 128 * (i * self.part_words) as u64;
-                    self.python = python_skip_words(self.python, odd, part);
-                }
+            if texts.len() < starts.len() {
+                texts.resize_with(starts.len(), Vec::new);
             }
-            let (format, part_words) = (self.format, self.part_words);
-            let parts = starts.len();
-            if self.texts.len() < parts {
-                self.texts.resize_with(parts, Vec::new);
-            }
-            let part_counts: Vec<Counts> = self.texts[..parts]
+            texts[..starts.len()]
                 .par_iter_mut()
                 .zip(batch.par_chunks(part_words))
                 .zip(starts)
@@ -270,13 +264,43 @@ impl ParallelFormatter {
                     let last = (odd - 1).saturating_add(128 * part.len() as u64 - 1);
                     Counts::of_words((odd - 1).max(range.0), last.min(range.1), part)
                 })
-                .collect();
-            write(&self.texts[..parts])?;
-            for part in part_counts {
-                counts = Some(counts.map_or(part, |c| c.combine(part)));
+                .reduce_with(Counts::combine)
+                .expect("a batch has a part")
+        };
+        let mut counts = None::<Counts>;
+        // Texts formatted and waiting to be written, and the buffers the next batch goes into.
+        let mut ready = std::mem::take(&mut self.texts);
+        let mut next = std::mem::take(&mut self.spare);
+        let mut ready_parts = 0;
+        for (b, batch) in words.chunks(batch_words).enumerate() {
+            // Where each part starts (only Python's format needs to know).
+            let mut starts = Vec::with_capacity(self.parts_per_batch);
+            for (i, part) in batch.chunks(part_words).enumerate() {
+                starts.push(self.python);
+                if format == Format::Python {
+                    let odd = first_odd + 128 * (b * batch_words + i * part_words) as u64;
+                    self.python = python_skip_words(self.python, odd, part);
+                }
             }
+            let parts = starts.len();
+            let batch_counts = if b == 0 {
+                format_batch(b, starts, &mut ready)
+            } else {
+                let (written, batch_counts) = rayon::join(
+                    || write(&ready[..ready_parts]),
+                    || format_batch(b, starts, &mut next),
+                );
+                written?;
+                std::mem::swap(&mut ready, &mut next);
+                batch_counts
+            };
+            ready_parts = parts;
+            counts = Some(counts.map_or(batch_counts, |c| c.combine(batch_counts)));
         }
-        Ok(counts.expect("a window with words has a part"))
+        write(&ready[..ready_parts])?;
+        self.texts = ready;
+        self.spare = next;
+        Ok(counts.expect("a window with words has a batch"))
     }
 
     /// What ends the listing (see [`ending`]).
