@@ -252,6 +252,8 @@ fn tiny_and_empty_slices() {
         same_stdout(&[range[0], range[1], "--twins", "-q"]);
         same_stdout(&[range[0], range[1], "-p"]);
         same_stdout(&[range[0], range[1], "-p", "--format", "python"]);
+        // Streamed windows of three words, ranks without a slice among them.
+        same_stdout(&[range[0], range[1], "-p", "--max-memory", "72", "-t", "1"]);
     }
 }
 
