@@ -97,7 +97,7 @@ pub enum Sink {
 /// Bytes written to a file between two early syncs.
 const SYNC_EVERY: u64 = 64 << 20;
 
-/// A thread that syncs a file being written every [`SYNC_EVERY`] bytes, so that the disk writes
+/// A thread that syncs a file being written every 64 MiB, so that the disk writes
 /// while erato still formats, and the sync at [`Sink::commit`] finds little left to do. Without it
 /// the whole file sits in the page cache until the commit, and a listing to `-o` ends by waiting
 /// for all of it (half a gigabyte for the primes to 10^9).
@@ -126,7 +126,7 @@ impl Syncer {
         }
     }
 
-    /// Counts `bytes` written, waking the thread every [`SYNC_EVERY`] (not if it is still busy).
+    /// Counts `bytes` written, waking the thread every `SYNC_EVERY` bytes (not while it is busy).
     fn wrote(&mut self, bytes: usize) {
         self.unsynced += bytes as u64;
         if self.unsynced >= SYNC_EVERY {
