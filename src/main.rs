@@ -40,8 +40,9 @@ struct Cli {
     /// Print every prime in the range, in increasing order.
     #[arg(short, long)]
     print: bool,
-    /// How --print lists primes: one per line, or exactly as Python's
-    /// print(textwrap.fill(str(primes), 80)).
+    /// How --print lists primes: one per line, exactly as Python's
+    /// print(textwrap.fill(str(primes), 80)), a NumPy .npy file or raw little-endian u64 (these two
+    /// with --output only).
     #[arg(long, value_enum, default_value_t = FormatArg::Lines, requires = "print")]
     format: FormatArg,
     /// Write the primes (--print) to FILE instead of stdout; FILE appears only once complete.
@@ -95,6 +96,10 @@ enum FormatArg {
     Lines,
     /// print(textwrap.fill(str(primes), 80)), byte for byte.
     Python,
+    /// A NumPy .npy file (format 1.0, dtype '<u8', shape (n,)); needs --output.
+    Npy,
+    /// Raw little-endian u64, one per prime; needs --output.
+    Binary,
 }
 
 /// Everything a run needs, read from the command line.
@@ -124,11 +129,23 @@ fn settings(cli: Cli) -> Result<Settings, Error> {
             "--json with --print needs --output FILE: both would go to stdout".into(),
         ));
     }
+    if matches!(cli.format, FormatArg::Npy | FormatArg::Binary) && cli.output.is_none() {
+        return Err(Error::Usage(format!(
+            "--format {} needs --output FILE: its header holds the count, written last",
+            if matches!(cli.format, FormatArg::Npy) {
+                "npy"
+            } else {
+                "binary"
+            }
+        )));
+    }
     let mode = match (cli.print, cli.bitmap) {
         (true, _) => Mode::List {
             format: match cli.format {
                 FormatArg::Lines => Format::Lines,
                 FormatArg::Python => Format::Python,
+                FormatArg::Npy => Format::Npy,
+                FormatArg::Binary => Format::Binary,
             },
             output: cli.output,
         },
@@ -261,8 +278,10 @@ fn run(comm: &dyn Comm) -> Result<u8, Error> {
         driver::cache::detect(settings.segment_kib),
     )?;
     let progress = (settings.progress && rank == 0).then(|| {
-        let share = (settings.request.hi - settings.request.lo) / ranks as u64 + 1;
-        driver::progress::Progress::start(engine.progress(), share)
+        driver::progress::Progress::start(
+            engine.progress(),
+            job::progress_total(&settings.request, ranks),
+        )
     });
     let result = job::run(comm, &engine, &settings.request);
     drop(progress);

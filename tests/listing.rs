@@ -57,6 +57,7 @@ fn python_fill(n: u64) -> Vec<u8> {
 fn print_lists_the_oracle_primes() {
     for (lo, hi) in [
         (0u64, 1000u64),
+        (0, 0),
         (2, 2),
         (3, 3),
         (4, 4),
@@ -307,4 +308,191 @@ fn self_test_passes() {
         String::from_utf8_lossy(&out.stdout)
     );
     assert!(!String::from_utf8_lossy(&out.stdout).contains("FAIL"));
+}
+
+/// A Python with NumPy, if this machine has one: `python3`, or `ERATO_TEST_PYTHON`.
+fn numpy_python() -> Option<String> {
+    let candidates = std::env::var("ERATO_TEST_PYTHON")
+        .into_iter()
+        .chain(["python3".to_string()]);
+    for python in candidates {
+        let works = Command::new(&python)
+            .args(["-c", "import numpy"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if works {
+            return Some(python);
+        }
+    }
+    None
+}
+
+/// The primes of a `.npy` file, read by the format's specification (version 1.0): magic, version,
+/// a little-endian u16 header length, a dictionary padded with spaces and ended by a newline so
+/// that the header is a multiple of 64 bytes, then the data.
+fn read_npy(bytes: &[u8]) -> Vec<u64> {
+    assert_eq!(&bytes[..6], b"\x93NUMPY");
+    assert_eq!(&bytes[6..8], &[1, 0], "version 1.0");
+    let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let data = 10 + header_len;
+    assert_eq!(data % 64, 0, "aligned to 64 bytes");
+    let dict = std::str::from_utf8(&bytes[10..data]).unwrap();
+    assert!(dict.ends_with('\n'));
+    let dict = dict.trim_end();
+    let shape = dict
+        .strip_prefix("{'descr': '<u8', 'fortran_order': False, 'shape': (")
+        .and_then(|s| s.strip_suffix(",), }"))
+        .unwrap_or_else(|| panic!("{dict:?}"));
+    let n: usize = shape.parse().unwrap();
+    assert_eq!(bytes.len(), data + 8 * n);
+    read_binary(&bytes[data..])
+}
+
+fn read_binary(bytes: &[u8]) -> Vec<u64> {
+    assert_eq!(bytes.len() % 8, 0);
+    bytes
+        .chunks_exact(8)
+        .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
+        .collect()
+}
+
+#[test]
+fn npy_and_binary_hold_the_primes() {
+    let python = numpy_python();
+    for (lo, hi) in [
+        (0u64, 1_000_000u64),
+        (0, 0),
+        (0, 1),
+        (2, 2),
+        (1001, 99_999),
+        (u64::MAX - 100_000, u64::MAX),
+    ] {
+        let want = sieve_core::oracle::primes_between(lo, hi);
+        for memory in ["1K", "256M"] {
+            for threads in ["1", "3"] {
+                let (l, h) = (lo.to_string(), hi.to_string());
+                let args = |format, path: &PathBuf| {
+                    ok(&[
+                        &l,
+                        &h,
+                        "-p",
+                        "--format",
+                        format,
+                        "-o",
+                        path.to_str().unwrap(),
+                        "--max-memory",
+                        memory,
+                        "-t",
+                        threads,
+                    ])
+                };
+                let npy = scratch("npy", &format!("{lo}-{memory}-{threads}.npy"));
+                let summary = String::from_utf8(args("npy", &npy)).unwrap();
+                assert!(summary.contains(&format!("Primes: {}", want.len())));
+                let bytes = std::fs::read(&npy).unwrap();
+                assert_eq!(
+                    read_npy(&bytes),
+                    want,
+                    "npy [{lo}, {hi}] {memory} -t {threads}"
+                );
+                let binary = scratch("npy", &format!("{lo}-{memory}-{threads}.bin"));
+                args("binary", &binary);
+                let raw = std::fs::read(&binary).unwrap();
+                assert_eq!(raw, bytes[128..], "binary is the npy data");
+                if let (Some(python), "1K", "3") = (&python, memory, threads) {
+                    // NumPy reads it, also memory-mapped.
+                    let script = "import sys, numpy\na = numpy.load(sys.argv[1])\nm = numpy.load(sys.argv[1], mmap_mode='r')\nassert a.dtype == numpy.dtype('<u8') and a.shape == m.shape\nassert (a == m).all()\nprint(len(a), int(a.sum()) if len(a) else 0)\n";
+                    let out = Command::new(python)
+                        .args(["-c", script, npy.to_str().unwrap()])
+                        .output()
+                        .unwrap();
+                    assert!(
+                        out.status.success(),
+                        "{}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                    let sum: u128 = want.iter().map(|&p| u128::from(p)).sum();
+                    // NumPy sums u64 modulo 2^64.
+                    assert_eq!(
+                        String::from_utf8(out.stdout).unwrap(),
+                        format!("{} {}\n", want.len(), sum as u64)
+                    );
+                }
+            }
+        }
+    }
+    if python.is_none() {
+        eprintln!("note: no Python with NumPy here (python3, ERATO_TEST_PYTHON); npy checked by the specification only");
+    }
+}
+
+#[test]
+fn npy_and_binary_need_an_output_file() {
+    for format in ["npy", "binary"] {
+        let out = erato(&["1e6", "-p", "--format", format]);
+        assert_eq!(out.status.code(), Some(2), "{format}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("needs --output FILE"), "{stderr}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+/// Every format is the same bytes whatever the threads and windows: formatting parts, windows and
+/// the sieve streams used where windows are narrow join exactly.
+#[test]
+fn formats_are_identical_across_threads_and_windows() {
+    for (lo, hi) in [
+        ("0", "3e6"),
+        ("999990000", "1000010000"),
+        ("2^64-2e6", "2^64-1"),
+    ] {
+        for format in ["lines", "python", "binary"] {
+            let run = |memory: &str, threads: &str| {
+                let path = scratch(
+                    "identical",
+                    &format!("{lo}-{format}-{memory}-{threads}.out"),
+                );
+                ok(&[
+                    lo,
+                    hi,
+                    "-p",
+                    "--format",
+                    format,
+                    "-o",
+                    path.to_str().unwrap(),
+                    "--max-memory",
+                    memory,
+                    "-t",
+                    threads,
+                ]);
+                std::fs::read(&path).unwrap()
+            };
+            let want = run("256M", "1");
+            for memory in ["24", "1K", "100K"] {
+                for threads in ["1", "3"] {
+                    if memory == "24" && lo != "999990000" {
+                        continue; // 10^4 windows of one word each: slow, not different
+                    }
+                    assert!(
+                        run(memory, threads) == want,
+                        "[{lo}, {hi}] {format} --max-memory {memory} -t {threads}"
+                    );
+                }
+            }
+        }
+    }
+    // The Python format in many windows is still textwrap's.
+    let mine = ok(&[
+        "-p",
+        "--format",
+        "python",
+        "0",
+        "999999",
+        "--max-memory",
+        "1K",
+        "-t",
+        "3",
+    ]);
+    assert_eq!(mine, python_fill(1_000_000));
 }

@@ -252,6 +252,8 @@ fn tiny_and_empty_slices() {
         same_stdout(&[range[0], range[1], "--twins", "-q"]);
         same_stdout(&[range[0], range[1], "-p"]);
         same_stdout(&[range[0], range[1], "-p", "--format", "python"]);
+        // Streamed windows of three words, ranks without a slice among them.
+        same_stdout(&[range[0], range[1], "-p", "--max-memory", "72", "-t", "1"]);
     }
 }
 
@@ -268,6 +270,54 @@ fn listing_in_many_windows() {
         "--max-memory",
         "100K",
     ]);
+}
+
+/// Every listing format, written to a file, is the same bytes alone and from 1, 2 and 3 ranks, in
+/// many windows: shared windows (cut among ranks and threads), streamed ones (one sieve per rank
+/// that keeps its state, near 2^64 and with one thread per rank) and one window.
+#[test]
+fn listing_files_are_identical_in_every_format() {
+    for (lo, hi, memory, threads) in [
+        ("999", "1e7", "1M", "2"),          // two shared windows
+        ("999", "1e6", "2K", "1"),          // streamed, one thread per rank
+        ("2^64-3e6", "2^64-1", "10K", "2"), // streamed near 2^64: 57 windows
+        ("0", "1e6", "256M", "2"),          // one window
+    ] {
+        for format in ["lines", "python", "npy", "binary"] {
+            let run = |ranks: Option<usize>| {
+                let path = scratch(&format!("{lo}-{memory}-{format}-{ranks:?}.out"));
+                let args = [
+                    lo,
+                    hi,
+                    "-p",
+                    "--format",
+                    format,
+                    "-o",
+                    path.to_str().unwrap(),
+                    "--max-memory",
+                    memory,
+                    "-t",
+                    threads,
+                ];
+                match ranks {
+                    None => assert!(alone(&args).status.success(), "erato {args:?}"),
+                    Some(n) => drop(mpirun_ok(n, &args)),
+                }
+                let bytes = std::fs::read(&path).unwrap();
+                std::fs::remove_file(&path).unwrap();
+                bytes
+            };
+            let want = run(None);
+            assert!(!want.is_empty());
+            for ranks in [1, 2, 3] {
+                assert!(
+                    run(Some(ranks)) == want,
+                    "{} -n {ranks}: [{lo}, {hi}] --format {format} --max-memory {memory} differs",
+                    launcher().program
+                );
+            }
+        }
+    }
 }
 
 #[test]

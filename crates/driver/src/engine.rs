@@ -2,7 +2,7 @@
 //! [`Sieve`].
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 
 use rayon::prelude::*;
 use sieve_core::{Counts, Sieve, SieveConfig, SievingPrimes};
@@ -206,10 +206,132 @@ impl Engine {
         !cancel.load(Ordering::Relaxed)
     }
 
+    /// The configuration of this engine's sieves.
+    pub fn config(&self) -> SieveConfig {
+        self.sieves[0]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .config()
+    }
+
     /// Runs `op` inside this engine's thread pool, so that rayon's parallel iterators in it use
     /// the engine's threads (and only those).
     pub fn install<R: Send>(&self, op: impl FnOnce() -> R + Send) -> R {
         self.pool.install(op)
+    }
+}
+
+/// Raised inside a [`SieveStream`]'s sieve to leave it when nobody wants more words.
+struct StreamStopped;
+
+/// One sieve that runs through `[lo, hi]` once, on a thread of its own, and hands out the words
+/// of consecutive pieces as they are asked for. Its state (sieving primes, their next multiples,
+/// buckets) carries from one piece to the next, so a piece costs only its own sieving however
+/// narrow it is. Between requests the thread waits, holding at most one segment.
+pub struct SieveStream<'scope> {
+    want: Option<mpsc::SyncSender<usize>>,
+    /// Words of a piece asked for ahead (see [`SieveStream::start`]).
+    asked: Option<usize>,
+    words: mpsc::Receiver<Vec<u64>>,
+    thread: Option<std::thread::ScopedJoinHandle<'scope, ()>>,
+}
+
+impl<'scope> SieveStream<'scope> {
+    /// Starts the sieve of `[lo, hi]` in `scope`, with a sieve of its own built from `config`, and
+    /// has it sieve the first piece of `first` words at once: its start (generating the sieving
+    /// primes, their first multiples) then overlaps whatever the caller does before it asks.
+    pub fn start<'env>(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        primes: &'env SievingPrimes,
+        config: SieveConfig,
+        (lo, hi): (u64, u64),
+        first: usize,
+    ) -> Self {
+        let (want_tx, want_rx) = mpsc::sync_channel::<usize>(1);
+        let (words_tx, words_rx) = mpsc::sync_channel::<Vec<u64>>(1);
+        let thread = std::thread::Builder::new()
+            .name("erato-stream".into())
+            .spawn_scoped(scope, move || {
+                let Ok(mut want) = want_rx.recv() else {
+                    return;
+                };
+                let mut piece = Vec::with_capacity(want);
+                let mut sieve = Sieve::new(config);
+                // The sieve has no way to stop early but its callback: leave it by unwinding
+                // (resume_unwind runs no panic hook), and only for StreamStopped.
+                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    sieve.for_each_window(primes, lo, hi, |window| {
+                        let mut words = window.words();
+                        while !words.is_empty() {
+                            let take = (want - piece.len()).min(words.len());
+                            piece.extend_from_slice(&words[..take]);
+                            words = &words[take..];
+                            if piece.len() == want {
+                                let full = std::mem::take(&mut piece);
+                                if words_tx.send(full).is_err() {
+                                    std::panic::resume_unwind(Box::new(StreamStopped));
+                                }
+                                match want_rx.recv() {
+                                    Ok(n) => {
+                                        want = n;
+                                        piece.reserve(n);
+                                    }
+                                    Err(_) => std::panic::resume_unwind(Box::new(StreamStopped)),
+                                }
+                            }
+                        }
+                    });
+                }));
+                if let Err(payload) = run {
+                    if !payload.is::<StreamStopped>() {
+                        std::panic::resume_unwind(payload);
+                    }
+                }
+            })
+            .expect("the operating system starts a thread");
+        let asked = want_tx.send(first).is_ok().then_some(first);
+        Self {
+            want: Some(want_tx),
+            asked,
+            words: words_rx,
+            thread: Some(thread),
+        }
+    }
+
+    /// The next `words` words of the odd-only bitmap of `[lo, hi]` laid out from `lo & !127` (as
+    /// [`Engine::fill_words`] lays them out); all requests together must not ask for more than
+    /// [`words_from_aligned`]`(lo, hi)`.
+    pub fn next(&mut self, words: usize) -> Vec<u64> {
+        let sent = match self.asked.take() {
+            Some(asked) => {
+                assert_eq!(
+                    asked, words,
+                    "the first piece is the one asked for at the start"
+                );
+                true
+            }
+            None => self.want.as_ref().is_some_and(|w| w.send(words).is_ok()),
+        };
+        match self.words.recv() {
+            Ok(piece) if sent => piece,
+            _ => {
+                // The sieve thread ended early: only a panic there does that.
+                if let Some(Err(payload)) = self.thread.take().map(|t| t.join()) {
+                    std::panic::resume_unwind(payload);
+                }
+                panic!("the sieve stream ended before its last piece");
+            }
+        }
+    }
+}
+
+impl Drop for SieveStream<'_> {
+    fn drop(&mut self) {
+        // Closing the request channel stops the sieve thread at its next piece boundary.
+        self.want = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -239,5 +361,38 @@ mod tests {
         }
         let engine = Engine::new(1, SieveConfig::default()).unwrap();
         assert_eq!(engine.threads(), 1);
+    }
+
+    #[test]
+    fn a_stream_hands_out_the_words_of_fill_words() {
+        let engine = Engine::new(2, SieveConfig::new(32 << 10, 16 << 10)).unwrap();
+        for (lo, hi) in [
+            (0u64, 3_000_000u64),
+            (1_000_000_000_000, 1_000_002_000_000),
+            ((1 << 50) - 3_000_000, 1 << 50),
+            (7, 7),
+        ] {
+            let primes = SievingPrimes::for_hi(hi);
+            let mut want = vec![0; words_from_aligned(lo, hi)];
+            engine.fill_words(&primes, lo, hi, &mut want);
+            for piece in [1usize, 3, 1000, 1 << 20] {
+                let got = std::thread::scope(|scope| {
+                    let first = piece.min(want.len());
+                    let mut stream =
+                        SieveStream::start(scope, &primes, engine.config(), (lo, hi), first);
+                    let mut got = stream.next(first);
+                    while got.len() < want.len() {
+                        got.extend(stream.next(piece.min(want.len() - got.len())));
+                    }
+                    got
+                });
+                assert!(got == want, "[{lo}, {hi}] pieces of {piece}");
+            }
+            // Dropped half way, the stream stops without sieving the rest.
+            std::thread::scope(|scope| {
+                let mut stream = SieveStream::start(scope, &primes, engine.config(), (lo, hi), 1);
+                assert_eq!(stream.next(1), want[..1]);
+            });
+        }
     }
 }

@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | 0 | success; a closed output pipe (`erato 1e10 -p \| head`) too | [`Error::is_quiet`] ones |
 //! | 1 | a failure while running | I/O, threads the system refused, a signal handler that could not be set |
-//! | 2 | bad input: an argument, a checkpoint, a thread count, a launcher that does not fit the build | [`Error::Usage`], [`EngineError::NoThreads`] and `TooManyThreads`, [`JobError::MemoryTooSmall`], an unusable checkpoint, [`LaunchError::NoMpi`] and `ForeignMpi` |
+//! | 2 | bad input: an argument, a checkpoint, a thread count, a launcher that does not fit the build | [`Error::Usage`], [`EngineError::NoThreads`] and `TooManyThreads`, [`JobError::MemoryTooSmall`], [`JobError::NeedsFile`], an unusable checkpoint, [`LaunchError::NoMpi`] and `ForeignMpi` |
 //!
 //! Signals end erato with 128 + the signal, outside this table (see `src/main.rs`).
 
@@ -66,6 +66,7 @@ impl Error {
             Error::Engine(EngineError::Pool { .. }) => FAILURE,
             Error::Job(
                 JobError::MemoryTooSmall { .. }
+                | JobError::NeedsFile(_)
                 | JobError::CheckpointRefusedByRank0
                 | JobError::Checkpoint(CheckpointError::Corrupt(..) | CheckpointError::Mismatch(..)),
             ) => USAGE,

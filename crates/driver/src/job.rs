@@ -3,10 +3,36 @@
 //! Counting: each rank counts its slice on all its threads, and rank 0 gathers and combines the
 //! [`Counts`] in rank order (so twin pairs across rank boundaries are counted once).
 //!
-//! Listing and bitmaps go in windows so that rank 0 never holds more than `max_memory`: for each
-//! window every rank sieves its share into odd-only words (each share starts on a multiple of 128,
-//! so the shares join word by word), rank 0 gathers them with one Gatherv, and a writer thread on
-//! rank 0 formats window k while all ranks sieve window k + 1.
+//! Listing and bitmaps go in windows so that rank 0 never holds more than `max_memory`. The run
+//! computes one [`ListPlan`] at its start: the rank slices (cut by estimated cost, rank 0's cut
+//! broadcast once) and the windows, each at most a third of `max_memory` of odd-only words and
+//! starting on a multiple of 128 so that windows and shares join word by word. For each window
+//! rank 0 broadcasts whether to go on (and, in shared sieving, its cut of the window), every rank
+//! sieves its share, and rank 0 gathers the words with one Gatherv: a broadcast and a gather per
+//! window, nothing else that depends on the window count.
+//!
+//! How a window is sieved depends on how wide a thread's piece of it would be
+//! ([`WindowSieving`]):
+//! - *Shared*: windows wide against the start of a sieve (at least `4 max(sqrt(hi), 2^20)`
+//!   numbers: the default `--max-memory` up to about 10^17), and a listing in one window, are cut
+//!   among the ranks and each rank's share among its threads, as counting cuts a range; every
+//!   piece pays the start of a sieve (the first multiple of each sieving prime, and above 2^32
+//!   generating the sieving primes), in parallel.
+//! - *Streamed*: narrow windows, where that start would be paid again and again (near 2^64 it is
+//!   about a second: 2 x 10^8 sieving primes), come from one [`SieveStream`] per rank that runs
+//!   from the start of the rank's slice to its end and keeps its state (sieving primes, their next
+//!   multiples, buckets) from one window to the next. Every window then lies in one rank's slice
+//!   and only that rank sends it. A window order that gives each of several threads contiguous
+//!   pieces does not exist when the output must come out in order through a bounded buffer:
+//!   carrying state across the gap between a thread's pieces would need the kernel to skip
+//!   ahead (recomputing the small primes' positions and moving the bucket primes that hit the
+//!   gap), which it cannot yet do; so a streamed listing sieves on one thread of one rank at a
+//!   time, and rank 0's other threads format. With one thread in all, every listing of more than
+//!   one window is streamed.
+//!
+//! A writer thread on rank 0 takes window k while the ranks sieve window k + 1: it formats the
+//! window in parts on all the engine's threads ([`crate::format`]), counts primes and twins in
+//! the same pass, and writes the parts in order.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -16,9 +42,10 @@ use std::time::{Duration, Instant};
 use sieve_core::{bitmap_file, Counts, SievingPrimes};
 
 use crate::comm::Comm;
-use crate::engine::{words_from_aligned, Engine};
-use crate::output::{Format, PrimeWriter, Sink};
-use crate::plan;
+use crate::engine::{words_from_aligned, Engine, SieveStream};
+use crate::format::{ParallelFormatter, PART_WORDS};
+use crate::output::{npy_header, Format, Sink};
+use crate::plan::{self, ListPlan, WindowSieving};
 
 /// What to produce.
 #[derive(Clone, Debug)]
@@ -97,6 +124,9 @@ pub enum JobError {
     /// The checkpoint cannot be used or written.
     #[error(transparent)]
     Checkpoint(crate::checkpoint::CheckpointError),
+    /// A format whose header holds the count was asked for on stdout.
+    #[error("--format {} needs --output FILE: its header holds the count, written last", .0.name())]
+    NeedsFile(Format),
     /// Rank 0 refused the checkpoint; it reports why.
     #[error("rank 0 refused the checkpoint")]
     CheckpointRefusedByRank0,
@@ -171,6 +201,19 @@ fn shares(comm: &dyn Comm, lo: u64, hi: u64) -> Vec<Option<(u64, u64)>> {
     flat.chunks_exact(3)
         .map(|c| (c[0] == 1).then_some((c[1], c[2])))
         .collect()
+}
+
+/// What rank 0's progress counter ([`Engine::progress`]) reaches when `request` is done on
+/// `ranks` ranks, from the run's own plan: for a count, rank 0's slice; for a listing or bitmap,
+/// the whole range (rank 0 advances the counter over every window it gathers). A checkpointed
+/// count hands units out in rounds and is estimated as an equal share.
+pub fn progress_total(request: &Request, ranks: usize) -> u64 {
+    let (lo, hi) = (request.lo, request.hi);
+    match (&request.mode, &request.checkpoint) {
+        (Mode::Count, None) => plan::split_by_cost(lo, hi, ranks)[0].map_or(1, |(a, b)| b - a + 1),
+        (Mode::Count, Some(_)) => (hi - lo) / ranks as u64 + 1,
+        _ => hi - lo + 1,
+    }
 }
 
 /// Runs `request` on this rank. Rank 0 returns the report, the other ranks `None`.
@@ -300,7 +343,13 @@ fn count_with_checkpoint(
 
 /// What the writer thread on rank 0 writes.
 enum Writer {
-    Primes(PrimeWriter<Sink>),
+    Primes {
+        sink: Sink,
+        format: Format,
+        formatter: ParallelFormatter,
+        /// Bytes of primes written, for the `.npy` header.
+        bytes: u64,
+    },
     Bitmap {
         sink: Sink,
         shift: u32,
@@ -309,10 +358,24 @@ enum Writer {
 }
 
 impl Writer {
-    /// Takes the gathered words of one window, laid out from `aligned` (a multiple of 128).
-    fn window(&mut self, aligned: u64, words: &[u64]) -> io::Result<()> {
+    /// Takes the gathered words of window `[a, b]`, laid out from `a & !127`, formats them on the
+    /// engine's threads and returns their counts.
+    fn window(&mut self, engine: &Engine, (a, b): (u64, u64), words: &[u64]) -> io::Result<Counts> {
         match self {
-            Writer::Primes(w) => w.push_words(aligned + 1, words),
+            Writer::Primes {
+                sink,
+                formatter,
+                bytes,
+                ..
+            } => engine.install(|| {
+                formatter.window_counted((a & !127) + 1, words, (a, b), |texts| {
+                    for text in texts {
+                        sink.write_all(text)?;
+                        *bytes += text.len() as u64;
+                    }
+                    Ok(())
+                })
+            }),
             Writer::Bitmap { sink, shift, carry } => {
                 // The file's bit 0 is the first odd number >= lo, the sieve's is aligned + 1: shift
                 // the stream down by that many bits, carrying across windows.
@@ -327,14 +390,26 @@ impl Writer {
                     }
                     *carry = Some(w >> *shift);
                 }
-                sink.write_all(&bytes)
+                sink.write_all(&bytes)?;
+                Ok(Counts::of_words(a, b, words))
             }
         }
     }
 
     fn finish(self, lo: u64, hi: u64) -> io::Result<()> {
         let mut sink = match self {
-            Writer::Primes(w) => w.finish()?,
+            Writer::Primes {
+                mut sink,
+                format,
+                formatter,
+                bytes,
+            } => {
+                sink.write_all(formatter.ending())?;
+                if format == Format::Npy {
+                    sink.overwrite_start(&npy_header(bytes / 8))?;
+                }
+                sink
+            }
             Writer::Bitmap {
                 mut sink, carry, ..
             } => {
@@ -360,7 +435,7 @@ fn list(
     mut phases: Phases,
 ) -> Result<Option<Report>, JobError> {
     let (lo, hi) = (request.lo, request.hi);
-    let ranks = comm.size();
+    let (ranks, rank) = (comm.size(), comm.rank());
     let threads = engine.threads();
     if request.max_memory < minimum_memory(ranks) {
         return Err(JobError::MemoryTooSmall {
@@ -372,110 +447,189 @@ fn list(
     let window_words = (request.max_memory / 24)
         .min(i32::MAX as usize - 1)
         .max(ranks) as u64;
-    let window_numbers = window_words.saturating_mul(128);
-    let start = lo & !127;
+    let plan = ListPlan::new(lo, hi, window_words, threads, shares(comm, lo, hi));
 
-    // Rank 0 opens the output and starts the writer thread.
-    let mut writer_thread = None;
-    let mut sender = None;
-    if comm.rank() == 0 {
-        let sink = |path: &Option<PathBuf>| match path {
-            Some(p) => Sink::file(p).map_err(|e| {
-                JobError::Io(io::Error::new(
-                    e.kind(),
-                    format!("cannot write {}: {e}", p.display()),
-                ))
+    // Rank 0 opens the output.
+    let writer = if rank == 0 {
+        Some(open_writer(request, threads)?)
+    } else {
+        None
+    };
+    std::thread::scope(|scope| {
+        // Rank 0's writer thread formats window k on the engine's threads while the ranks sieve
+        // window k + 1, and counts what it writes.
+        let (sender, writer_thread) = match writer {
+            Some(mut writer) => {
+                let (tx, rx) = mpsc::sync_channel::<((u64, u64), Vec<u64>)>(1);
+                let thread = scope.spawn(move || -> io::Result<Option<Counts>> {
+                    let mut counts = None::<Counts>;
+                    for (range, words) in rx {
+                        let part = writer.window(engine, range, &words)?;
+                        counts = Some(counts.map_or(part, |c| c.combine(part)));
+                    }
+                    writer.finish(lo, hi)?;
+                    Ok(counts)
+                });
+                (Some(tx), Some(thread))
+            }
+            None => (None, None),
+        };
+        let mut stream = match &plan.sieving {
+            WindowSieving::Streamed {
+                slices,
+                first_window,
+            } => slices[rank].map(|slice| {
+                let ((a, b), _) = plan.window(first_window[rank]);
+                let first = words_from_aligned(a, b);
+                SieveStream::start(scope, primes, engine.config(), slice, first)
             }),
-            None => Ok(Sink::stdout()),
+            WindowSieving::Shared => None,
         };
-        let writer = match &request.mode {
-            Mode::List { format, output } => {
-                let mut w = PrimeWriter::new(sink(output)?, *format);
-                if lo <= 2 && 2 <= hi {
-                    w.push(2).map_err(JobError::Io)?;
+
+        let t = Instant::now();
+        let mut gather_time = Duration::ZERO;
+        let mut windows = 0u64;
+        let progress = engine.progress();
+        for k in 0..plan.windows() {
+            let ((a, b), owner) = plan.window(k);
+            // Rank 0 says whether to go on: it stops early if its writer failed (a closed pipe, a
+            // full disk), and every rank stops with it. With shared sieving the same broadcast
+            // carries rank 0's cut of the window.
+            let writer_alive = writer_thread.as_ref().is_none_or(|h| !h.is_finished());
+            let (go_on, shares) = match owner {
+                Some(owner) => {
+                    let go_on = comm.broadcast_flag(writer_alive);
+                    let mut shares = vec![None; ranks];
+                    shares[owner] = Some((a, b));
+                    (go_on, shares)
                 }
-                Writer::Primes(w)
+                None => window_shares(comm, writer_alive, a, b),
+            };
+            if !go_on {
+                break;
             }
-            Mode::Bitmap(path) => {
-                let mut s = sink(&Some(path.clone()))?;
-                s.write_all(&bitmap_file::header(lo, hi))
-                    .map_err(JobError::Io)?;
-                Writer::Bitmap {
-                    sink: s,
-                    shift: ((lo - start) / 2) as u32,
-                    carry: None,
+            let counts_per_rank: Vec<usize> = shares
+                .iter()
+                .map(|s| s.map_or(0, |(a, b)| words_from_aligned(a, b)))
+                .collect();
+            let mine = match (shares[rank], owner, stream.as_mut()) {
+                (Some(_), Some(_), Some(stream)) => stream.next(counts_per_rank[rank]),
+                (Some((a, b)), _, _) => {
+                    let mut words = vec![0u64; counts_per_rank[rank]];
+                    engine.fill_words(primes, a, b, &mut words);
+                    words
                 }
+                (None, _, _) => Vec::new(),
+            };
+            let g = Instant::now();
+            let gathered = comm.gather_varcount(mine, &counts_per_rank);
+            gather_time += g.elapsed();
+            windows += 1;
+            if let (Some(words), Some(tx)) = (gathered, &sender) {
+                // The bar follows what rank 0 has gathered, over the whole range.
+                progress.fetch_max(b - lo + 1, std::sync::atomic::Ordering::Relaxed);
+                // If the writer has ended early, the send fails and the next broadcast stops every
+                // rank.
+                let _ = tx.send(((a, b), words));
             }
-            Mode::Count => unreachable!("handled by run"),
+        }
+        drop(stream);
+        phases.sieve = t.elapsed().as_secs_f64();
+        phases.reduce = gather_time.as_secs_f64();
+
+        let w = Instant::now();
+        drop(sender);
+        let counts = match writer_thread {
+            Some(handle) => handle
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("the writer thread panicked")))
+                .map_err(JobError::Io)?,
+            None => None,
         };
-        let (tx, rx) = mpsc::sync_channel::<(u64, Vec<u64>)>(1);
-        sender = Some(tx);
-        writer_thread = Some(std::thread::spawn(move || -> io::Result<()> {
-            let mut writer = writer;
-            for (aligned, words) in rx {
-                writer.window(aligned, &words)?;
+        phases.write = w.elapsed().as_secs_f64();
+        Ok(counts.map(|counts| Report {
+            counts,
+            ranks,
+            threads,
+            phases,
+            windows,
+        }))
+    })
+}
+
+/// Rank 0's cut of window `[a, b]` among the ranks, and whether to go on, in one broadcast. A
+/// window narrow against its height costs the same per number throughout and is cut into equal
+/// widths; a wide one by estimated cost.
+fn window_shares(comm: &dyn Comm, go_on: bool, a: u64, b: u64) -> (bool, Vec<Option<(u64, u64)>>) {
+    let ranks = comm.size();
+    let cut = if b - a < a / 16 {
+        plan::split(a, b, ranks)
+    } else {
+        plan::split_by_cost(a, b, ranks)
+    };
+    // [go on], then each share as [present, first, last].
+    let mut flat: Vec<u64> = std::iter::once(u64::from(go_on))
+        .chain(
+            cut.iter()
+                .flat_map(|s| s.map_or([0, 0, 0], |(a, b)| [1, a, b])),
+        )
+        .collect();
+    if ranks > 1 {
+        comm.broadcast(&mut flat);
+    }
+    let shares = flat[1..]
+        .chunks_exact(3)
+        .map(|c| (c[0] == 1).then_some((c[1], c[2])))
+        .collect();
+    (flat[0] == 1, shares)
+}
+
+/// Opens rank 0's output for `request` and writes what comes before the first window.
+fn open_writer(request: &Request, threads: usize) -> Result<Writer, JobError> {
+    let (lo, hi) = (request.lo, request.hi);
+    let sink = |path: &Option<PathBuf>| match path {
+        Some(p) => Sink::file(p).map_err(|e| {
+            JobError::Io(io::Error::new(
+                e.kind(),
+                format!("cannot write {}: {e}", p.display()),
+            ))
+        }),
+        None => Ok(Sink::stdout()),
+    };
+    Ok(match &request.mode {
+        Mode::List { format, output } => {
+            if format.needs_file() && output.is_none() {
+                return Err(JobError::NeedsFile(*format));
             }
-            writer.finish(lo, hi)
-        }));
-    }
-
-    let t = Instant::now();
-    let mut gather_time = Duration::ZERO;
-    let mut counts = None::<Counts>;
-    let mut windows = 0u64;
-    let mut window_lo = start;
-    loop {
-        // Rank 0 says whether to go on: it stops early if its writer failed (a closed pipe, a full
-        // disk), and every rank stops with it.
-        let writer_alive = writer_thread.as_ref().is_none_or(|h| !h.is_finished());
-        if !comm.broadcast_flag(writer_alive) {
-            break;
+            let mut sink = sink(output)?;
+            let mut formatter = ParallelFormatter::new(*format, threads, PART_WORDS);
+            let mut head = Vec::new();
+            if *format == Format::Npy {
+                head.extend_from_slice(&npy_header(0)); // rewritten with the count at the end
+            }
+            let mut bytes = 0;
+            if lo <= 2 && 2 <= hi {
+                formatter.push_prime(2, &mut head);
+                bytes = 8;
+            }
+            sink.write_all(&head).map_err(JobError::Io)?;
+            Writer::Primes {
+                sink,
+                format: *format,
+                formatter,
+                bytes,
+            }
         }
-        let window_hi = window_lo.saturating_add(window_numbers - 1).min(hi);
-        let shares = shares(comm, window_lo.max(lo), window_hi);
-        let counts_per_rank: Vec<usize> = shares
-            .iter()
-            .map(|s| s.map_or(0, |(a, b)| words_from_aligned(a, b)))
-            .collect();
-        let mut mine = vec![0u64; counts_per_rank[comm.rank()]];
-        if let Some((a, b)) = shares[comm.rank()] {
-            engine.fill_words(primes, a, b, &mut mine);
+        Mode::Bitmap(path) => {
+            let mut s = sink(&Some(path.clone()))?;
+            s.write_all(&bitmap_file::header(lo, hi))
+                .map_err(JobError::Io)?;
+            Writer::Bitmap {
+                sink: s,
+                shift: ((lo - (lo & !127)) / 2) as u32,
+                carry: None,
+            }
         }
-        let g = Instant::now();
-        let gathered = comm.gather_varcount(mine, &counts_per_rank);
-        gather_time += g.elapsed();
-        windows += 1;
-        if let (Some(words), Some(tx)) = (gathered, &sender) {
-            let part = Counts::of_words(window_lo.max(lo), window_hi, &words);
-            counts = Some(match counts {
-                Some(c) => c.combine(part),
-                None => part,
-            });
-            // If the writer has ended early, the send fails and the next broadcast stops every rank.
-            let _ = tx.send((window_lo, words));
-        }
-        if window_hi == hi {
-            break;
-        }
-        window_lo = window_hi + 1;
-    }
-    phases.sieve = t.elapsed().as_secs_f64();
-    phases.reduce = gather_time.as_secs_f64();
-
-    let w = Instant::now();
-    drop(sender);
-    if let Some(handle) = writer_thread {
-        handle
-            .join()
-            .unwrap_or_else(|_| Err(io::Error::other("the writer thread panicked")))
-            .map_err(JobError::Io)?;
-    }
-    phases.write = w.elapsed().as_secs_f64();
-    Ok(counts.map(|counts| Report {
-        counts,
-        ranks,
-        threads,
-        phases,
-        windows,
-    }))
+        Mode::Count => unreachable!("handled by run"),
+    })
 }

@@ -18,6 +18,7 @@ pub mod comm;
 pub mod engine;
 pub mod error;
 pub mod expr;
+pub mod format;
 pub mod job;
 pub mod output;
 pub mod plan;

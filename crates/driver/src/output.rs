@@ -30,6 +30,46 @@ pub enum Format {
     Lines,
     /// Exactly `print(textwrap.fill(str(primes), 80))` in Python.
     Python,
+    /// A NumPy `.npy` file (format 1.0, dtype `<u8`, shape `(n,)`); to a file only, since the
+    /// header holds the count, written last.
+    Npy,
+    /// Raw little-endian `u64`, one per prime; to a file only, like [`Format::Npy`].
+    Binary,
+}
+
+impl Format {
+    /// The name `--format` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Lines => "lines",
+            Format::Python => "python",
+            Format::Npy => "npy",
+            Format::Binary => "binary",
+        }
+    }
+
+    /// Whether the output must be a file (`-o`): the formats whose header is written last.
+    pub fn needs_file(self) -> bool {
+        matches!(self, Format::Npy | Format::Binary)
+    }
+}
+
+/// Bytes of the `.npy` header [`npy_header`] writes, for any count: a multiple of 64, as NumPy's
+/// own writer aligns it.
+pub const NPY_HEADER_LEN: usize = 128;
+
+/// The NumPy format 1.0 header of a one-dimensional array of `count` little-endian `u64`
+/// ([`NPY_HEADER_LEN`] bytes: magic, version, header length, the dictionary padded with spaces and
+/// ended by a newline).
+pub fn npy_header(count: u64) -> [u8; NPY_HEADER_LEN] {
+    let mut header = [b' '; NPY_HEADER_LEN];
+    header[..6].copy_from_slice(b"\x93NUMPY");
+    header[6..8].copy_from_slice(&[1, 0]);
+    header[8..10].copy_from_slice(&((NPY_HEADER_LEN - 10) as u16).to_le_bytes());
+    let dict = format!("{{'descr': '<u8', 'fortran_order': False, 'shape': ({count},), }}");
+    header[10..10 + dict.len()].copy_from_slice(dict.as_bytes());
+    header[NPY_HEADER_LEN - 1] = b'\n';
+    header
 }
 
 /// Where output goes: stdout, or a temporary file beside the target that is renamed onto it only by
@@ -49,7 +89,69 @@ pub enum Sink {
         temp: PathBuf,
         /// The name it gets when complete.
         target: PathBuf,
+        /// Starts the disk writing early (see [`Syncer`]).
+        syncer: Option<Syncer>,
     },
+}
+
+/// Bytes written to a file between two early syncs.
+const SYNC_EVERY: u64 = 64 << 20;
+
+/// A thread that syncs a file being written every 64 MiB, so that the disk writes
+/// while erato still formats, and the sync at [`Sink::commit`] finds little left to do. Without it
+/// the whole file sits in the page cache until the commit, and a listing to `-o` ends by waiting
+/// for all of it (half a gigabyte for the primes to 10^9).
+pub struct Syncer {
+    wake: Option<std::sync::mpsc::SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<io::Result<()>>>,
+    unsynced: u64,
+}
+
+impl Syncer {
+    fn start(file: File) -> Self {
+        let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("erato-sync".into())
+            .spawn(move || -> io::Result<()> {
+                for () in woken {
+                    file.sync_data()?;
+                }
+                Ok(())
+            })
+            .ok();
+        Self {
+            wake: thread.as_ref().map(|_| wake),
+            thread,
+            unsynced: 0,
+        }
+    }
+
+    /// Counts `bytes` written, waking the thread every `SYNC_EVERY` bytes (not while it is busy).
+    fn wrote(&mut self, bytes: usize) {
+        self.unsynced += bytes as u64;
+        if self.unsynced >= SYNC_EVERY {
+            if let Some(wake) = &self.wake {
+                let _ = wake.try_send(());
+            }
+            self.unsynced = 0;
+        }
+    }
+
+    /// Stops the thread, returning the error of a sync that failed.
+    fn finish(&mut self) -> io::Result<()> {
+        self.wake = None;
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(io::Error::other("the sync thread panicked")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Syncer {
+    fn drop(&mut self) {
+        let _ = self.finish();
+    }
 }
 
 /// The directory a path names its file in (`.` for a bare file name).
@@ -95,10 +197,12 @@ impl Sink {
         let file = builder.tempfile_in(directory_of(target))?;
         let temp = file.path().to_owned();
         partial_files().push(temp.clone());
+        let syncer = file.as_file().try_clone().ok().map(Syncer::start);
         Ok(Sink::File {
             file: Some(io::BufWriter::with_capacity(1 << 20, file)),
             temp,
             target: target.to_owned(),
+            syncer,
         })
     }
 
@@ -108,10 +212,18 @@ impl Sink {
         match self {
             Sink::Stdout(out) => out.flush(),
             Sink::Special(file) => file.flush(),
-            Sink::File { file, temp, target } => {
+            Sink::File {
+                file,
+                temp,
+                target,
+                syncer,
+            } => {
                 let Some(writer) = file.take() else {
                     return Ok(());
                 };
+                if let Some(syncer) = syncer.as_mut() {
+                    syncer.finish()?;
+                }
                 let named = writer
                     .into_inner()
                     .map_err(io::IntoInnerError::into_error)?;
@@ -119,6 +231,39 @@ impl Sink {
                 named.persist(&*target).map_err(|e| e.error)?;
                 partial_files().retain(|p| p != temp);
                 File::open(directory_of(target))?.sync_all()
+            }
+        }
+    }
+
+    /// Writes `bytes` at the start of the output, over what was written there before (the `.npy`
+    /// header, once the count is known); the output goes on where it was. Fails on stdout and on
+    /// files that cannot seek (a FIFO).
+    pub fn overwrite_start(&mut self, bytes: &[u8]) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let cannot = || {
+            io::Error::new(
+                io::ErrorKind::Unsupported,
+                "the output cannot be rewritten at its start (the header holds the count): write to a regular file",
+            )
+        };
+        match self {
+            Sink::Stdout(_) => Err(cannot()),
+            Sink::Special(file) => {
+                file.flush()?;
+                file.get_ref().write_all_at(bytes, 0).map_err(|e| {
+                    if e.kind() == io::ErrorKind::NotSeekable {
+                        cannot()
+                    } else {
+                        e
+                    }
+                })
+            }
+            Sink::File { file, .. } => {
+                let writer = file
+                    .as_mut()
+                    .ok_or_else(|| io::Error::other("output written after it was committed"))?;
+                writer.flush()?;
+                writer.get_ref().as_file().write_all_at(bytes, 0)
             }
         }
     }
@@ -142,6 +287,17 @@ impl Write for Sink {
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         match self {
             Sink::Stdout(out) => out.lock().write_all(buf),
+            Sink::File {
+                file: Some(file),
+                syncer,
+                ..
+            } => {
+                file.write_all(buf)?;
+                if let Some(syncer) = syncer.as_mut() {
+                    syncer.wrote(buf.len());
+                }
+                Ok(())
+            }
             _ => self.writer()?.write_all(buf),
         }
     }
@@ -225,6 +381,7 @@ impl<W: Write> PrimeWriter<W> {
                     self.python_token(previous, false);
                 }
             }
+            Format::Npy | Format::Binary => self.buf.extend_from_slice(&prime.to_le_bytes()),
         }
         if self.buf.len() >= FLUSH_AT {
             self.out.write_all(&self.buf)?;

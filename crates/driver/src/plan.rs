@@ -113,6 +113,118 @@ pub fn chunks(lo: u64, hi: u64, threads: usize) -> Vec<(u64, u64)> {
         .collect()
 }
 
+/// How a listing's windows are sieved (see [`ListPlan`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WindowSieving {
+    /// Every window is cut among the ranks, and each rank's share among its threads; every piece
+    /// is sieved from scratch. Chosen when windows are wide against the cost of starting a sieve
+    /// (the first multiple of every sieving prime), or when there is only one window.
+    Shared,
+    /// Each rank sieves its slice (`slices[rank]`, cut by cost once) with one sieve that runs
+    /// from the slice's start to its end and keeps its state (sieving primes, buckets) from one
+    /// window to the next; every window lies in one rank's slice, and only that rank sends it.
+    /// Chosen when windows are too narrow to cut, where set-up per piece would be paid again and
+    /// again (`2^64 - 10^9` with `--max-memory 3M`: 60 windows, each setting up 2 x 10^8 primes),
+    /// and whenever there is one thread in all and more than one window.
+    Streamed {
+        /// Each rank's slice.
+        slices: Vec<Option<(u64, u64)>>,
+        /// Windows before each rank's first, and (last entry) the total.
+        first_window: Vec<u64>,
+    },
+}
+
+/// The windows of a listing, computed once and read by the engine, the gather and the progress
+/// bar. Window `k` covers numbers `[window(k).0, window(k).1]`, in increasing order; every window
+/// starts on a multiple of 128 (the first at `lo`), so windows join word by word.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListPlan {
+    /// First number.
+    pub lo: u64,
+    /// Last number.
+    pub hi: u64,
+    /// Numbers per window (a multiple of 128).
+    pub window_numbers: u64,
+    /// How windows are sieved.
+    pub sieving: WindowSieving,
+}
+
+impl ListPlan {
+    /// The plan for `[lo, hi]` on `ranks` ranks of `threads` threads, with windows of at most
+    /// `window_words` odd-only words. `slices` gives each rank's slice (rank 0's cut, which every
+    /// rank must use; see [`split_by_cost`]).
+    pub fn new(
+        lo: u64,
+        hi: u64,
+        window_words: u64,
+        threads: usize,
+        slices: Vec<Option<(u64, u64)>>,
+    ) -> Self {
+        let ranks = slices.len() as u64;
+        let window_numbers = window_words.max(1).saturating_mul(128).min(1 << 62);
+        let windows = (hi - (lo & !127)) / window_numbers + 1;
+        // Shared sieving pays the start of a sieve per piece (generating the sieving primes above
+        // 2^32 and finding the first multiple of each: about 1.1 s near 2^64, the time to sieve
+        // 0.08 sqrt(hi) numbers there, and about 4 sqrt(hi) at 10^12 where fixed costs dominate)
+        // but in parallel; streamed sieving pays it once but sieves each window on one thread.
+        // Shared wins unless a window is narrower than a few of those starts, counted here as
+        // max(sqrt(hi), 2^20) numbers each. A single window is shared: its pieces start once. One
+        // thread in all streams: it loses no parallelism.
+        let start_cost = hi.isqrt().max(1 << 20);
+        let shared =
+            windows == 1 || (ranks * threads as u64 > 1 && window_numbers >= 4 * start_cost);
+        let sieving = if shared {
+            WindowSieving::Shared
+        } else {
+            let mut first_window = vec![0];
+            for slice in &slices {
+                let n = slice.map_or(0, |(a, b)| (b - (a & !127)) / window_numbers + 1);
+                first_window.push(first_window.last().expect("non-empty") + n);
+            }
+            WindowSieving::Streamed {
+                slices,
+                first_window,
+            }
+        };
+        Self {
+            lo,
+            hi,
+            window_numbers,
+            sieving,
+        }
+    }
+
+    /// Number of windows.
+    pub fn windows(&self) -> u64 {
+        match &self.sieving {
+            WindowSieving::Shared => (self.hi - (self.lo & !127)) / self.window_numbers + 1,
+            WindowSieving::Streamed { first_window, .. } => *first_window.last().expect("ranks"),
+        }
+    }
+
+    /// Window `k`: its numbers, and in streamed sieving the rank that sieves it.
+    pub fn window(&self, k: u64) -> ((u64, u64), Option<usize>) {
+        let within = |a: u64, b: u64, j: u64| {
+            let start = (a & !127) + j * self.window_numbers;
+            (
+                start.max(a),
+                start.saturating_add(self.window_numbers - 1).min(b),
+            )
+        };
+        match &self.sieving {
+            WindowSieving::Shared => (within(self.lo, self.hi, k), None),
+            WindowSieving::Streamed {
+                slices,
+                first_window,
+            } => {
+                let rank = first_window.partition_point(|&f| f <= k) - 1;
+                let (a, b) = slices[rank].expect("a rank with windows has a slice");
+                (within(a, b, k - first_window[rank]), Some(rank))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +281,42 @@ mod tests {
             first.1 > 5_000_000_000 && first.1 < 6_000_000_000,
             "{first:?}"
         );
+    }
+
+    #[test]
+    fn list_plans_cover_in_order() {
+        for (lo, hi, words, threads, ranks) in [
+            (0u64, 1_000_000u64, 100u64, 2usize, 1usize),
+            (0, 1_000_000, 100, 2, 3),
+            (5, 5, 1, 1, 3),
+            (100, 100_000, 1, 4, 2),
+            (u64::MAX - 1_000_000_000, u64::MAX, 3 << 17, 2, 1),
+            (u64::MAX - 1_000_000_000, u64::MAX, 3 << 17, 2, 3),
+            (0, 10_000_000_000, 1 << 20, 2, 2),
+        ] {
+            let plan = ListPlan::new(lo, hi, words, threads, split_by_cost(lo, hi, ranks));
+            let windows: Vec<_> = (0..plan.windows()).map(|k| plan.window(k)).collect();
+            assert_eq!(windows[0].0 .0, lo);
+            assert_eq!(windows.last().unwrap().0 .1, hi);
+            for w in windows.windows(2) {
+                assert_eq!(w[0].0 .1 + 1, w[1].0 .0, "contiguous");
+                assert_eq!(w[1].0 .0 % 128, 0, "aligned");
+                assert!(w[0].1 <= w[1].1, "ranks in order");
+            }
+            for ((a, b), _) in &windows {
+                assert!(b - (a & !127) < 128 * words.max(1));
+            }
+        }
+        // Near 2^64, narrow windows go to one sieve per rank; wide ones are shared.
+        let high = |words| {
+            let (lo, hi) = (u64::MAX - 1_000_000_000, u64::MAX);
+            ListPlan::new(lo, hi, words, 2, vec![Some((lo, hi))]).sieving
+        };
+        assert!(matches!(high(3 << 17), WindowSieving::Streamed { .. }));
+        assert!(matches!(
+            ListPlan::new(0, 1_000_000_000, 3 << 17, 2, vec![Some((0, 1_000_000_000))]).sieving,
+            WindowSieving::Shared
+        ));
     }
 
     #[test]

@@ -35,6 +35,10 @@ pub enum RecordMode {
     Print,
     /// A listing as Python prints it (`"print-python"`).
     PrintPython,
+    /// A listing as a NumPy `.npy` file (`"print-npy"`).
+    PrintNpy,
+    /// A listing as raw little-endian `u64` (`"print-binary"`).
+    PrintBinary,
     /// A bitmap file (`"bitmap"`).
     Bitmap,
 }
@@ -95,6 +99,14 @@ impl Record {
                 format: Format::Python,
                 ..
             } => RecordMode::PrintPython,
+            Mode::List {
+                format: Format::Npy,
+                ..
+            } => RecordMode::PrintNpy,
+            Mode::List {
+                format: Format::Binary,
+                ..
+            } => RecordMode::PrintBinary,
             Mode::Bitmap(_) => RecordMode::Bitmap,
         };
         let twins_counted = request.twins || !matches!(request.mode, Mode::Count);

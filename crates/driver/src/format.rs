@@ -1,0 +1,437 @@
+//! Formatting gathered windows on every thread of rank 0, byte for byte what one thread would write.
+//!
+//! A window's odd-only words are cut into parts of [`PART_WORDS`] words. Each part is formatted on
+//! its own thread into its own buffer; the buffers are then written in order. One-prime-per-line
+//! text, raw `u64` and NumPy data need nothing from the part before. Python's format does: where
+//! `textwrap.fill(str(primes), 80)` breaks a line depends on every token before it. But the breaks
+//! depend only on the tokens' *lengths*, and a part's tokens have one length per decimal digit
+//! count, which changes only at powers of ten. So the state where a part starts
+//! ([`PythonState`]: the length of the current line) is found from the parts before it by counting
+//! their primes per digit count (popcounts) and applying [`PythonState::skip`], a closed form of
+//! the greedy line filling for `n` tokens of one length. The parts are then formatted independently
+//! and join exactly; `tests` check this against the one-thread formatter
+//! ([`crate::output::PrimeWriter`]) with cuts at every position.
+
+use rayon::prelude::*;
+use sieve_core::Counts;
+
+use crate::output::Format;
+
+/// Words (of 128 numbers each) per part formatted by one thread: at `10^9` about 400 primes and
+/// 4 KB of text per 64 words, so a part is about 0.5 MB of text, large against the cost of handing
+/// it to a thread and small enough that a batch of parts stays well under `--max-memory`.
+pub const PART_WORDS: usize = 8192;
+
+/// Parts formatted per batch, per thread: a batch is formatted, then written, then the next.
+pub const PARTS_PER_THREAD: usize = 2;
+
+/// The width `textwrap.fill` wraps to.
+const WIDTH: usize = 80;
+
+/// Where a Python-format listing stands between two primes: characters on the current line (the
+/// last token's trailing comma included, as textwrap counts it) and whether any token was written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PythonState {
+    line: usize,
+    started: bool,
+}
+
+impl PythonState {
+    /// Takes the next token, a prime of `digits` digits, and returns what goes before it: `None`
+    /// for the first (which gets `[`), else the separator after the previous token's comma, `b' '`
+    /// or `b'\n'`. Each token is the prime and one character (`,` or the closing `]`), and the
+    /// first one `[` too; textwrap starts a new line when the token would pass column 80.
+    #[inline]
+    pub fn take(&mut self, digits: usize) -> Option<u8> {
+        if !self.started {
+            self.started = true;
+            self.line = digits + 2;
+            return None;
+        }
+        let len = digits + 1;
+        if self.line + 1 + len <= WIDTH {
+            self.line += 1 + len;
+            Some(b' ')
+        } else {
+            self.line = len;
+            Some(b'\n')
+        }
+    }
+
+    /// The state after `n` more tokens of `digits` digits each, as `n` calls of [`Self::take`]
+    /// would leave it, in constant time.
+    pub fn skip(mut self, digits: usize, mut n: u64) -> Self {
+        if n == 0 {
+            return self;
+        }
+        if !self.started {
+            self.take(digits);
+            n -= 1;
+        }
+        // Invariant: line <= 80 (a first line of one token is at most 20 + 2 characters).
+        let step = (digits + 2) as u64; // a space and the token
+        let fit = (WIDTH - self.line) as u64 / step; // tokens that still join the current line
+        if n <= fit {
+            self.line += (n * step) as usize;
+            return self;
+        }
+        // Every later line starts with one token and takes as many more as fit.
+        let rest = n - fit;
+        let per_line = 1 + (WIDTH - (digits + 1)) as u64 / step;
+        self.line = digits + 1 + (((rest - 1) % per_line) * step) as usize;
+        self
+    }
+
+    /// Whether any token has been taken.
+    pub fn started(&self) -> bool {
+        self.started
+    }
+}
+
+/// Set bits with index in `[from, to)` of `words`.
+fn ones(words: &[u64], from: u64, to: u64) -> u64 {
+    let to = to.min(64 * words.len() as u64);
+    if from >= to {
+        return 0;
+    }
+    let (first, last) = ((from / 64) as usize, ((to - 1) / 64) as usize);
+    let low = !0u64 << (from % 64);
+    let high = !0u64 >> (63 - (to - 1) % 64);
+    if first == last {
+        return u64::from((words[first] & low & high).count_ones());
+    }
+    u64::from((words[first] & low).count_ones())
+        + words[first + 1..last]
+            .iter()
+            .map(|w| u64::from(w.count_ones()))
+            .sum::<u64>()
+        + u64::from((words[last] & high).count_ones())
+}
+
+/// The state after every prime of odd-only `words` whose bit 0 stands for `first_odd`.
+pub fn python_skip_words(mut state: PythonState, first_odd: u64, words: &[u64]) -> PythonState {
+    if words.is_empty() {
+        return state;
+    }
+    let first = u128::from(first_odd);
+    let last = first + 128 * words.len() as u128 - 2; // the number the last bit stands for
+    let mut low = 1u128; // smallest number of `d` digits
+    for d in 1..=20 {
+        let high = low * 10 - 1;
+        if high >= first && low <= last {
+            // Bits of the odd numbers in [max(low, first), min(high, last)].
+            let from = (low.max(first) - first).div_ceil(2) as u64;
+            let to = ((high.min(last) - first) / 2 + 1) as u64;
+            state = state.skip(d, ones(words, from, to));
+        }
+        low *= 10;
+    }
+    state
+}
+
+/// Appends `prime` to `out` in `format`, after everything before it (`python` says where that
+/// ended for the Python format).
+#[inline]
+pub fn push_prime(format: Format, python: &mut PythonState, prime: u64, out: &mut Vec<u8>) {
+    match format {
+        Format::Lines => {
+            out.extend_from_slice(itoa::Buffer::new().format(prime).as_bytes());
+            out.push(b'\n');
+        }
+        Format::Python => {
+            let mut buffer = itoa::Buffer::new();
+            let text = buffer.format(prime);
+            match python.take(text.len()) {
+                None => out.push(b'['),
+                Some(separator) => out.extend_from_slice(&[b',', separator]),
+            }
+            out.extend_from_slice(text.as_bytes());
+        }
+        Format::Npy | Format::Binary => out.extend_from_slice(&prime.to_le_bytes()),
+    }
+}
+
+/// Appends the primes of odd-only `words` (bit 0 stands for `first_odd`) to `out` in `format`.
+pub fn push_words(
+    format: Format,
+    python: &mut PythonState,
+    first_odd: u64,
+    words: &[u64],
+    out: &mut Vec<u8>,
+) {
+    for (j, &word) in words.iter().enumerate() {
+        let mut w = word;
+        let base = first_odd + 128 * j as u64;
+        while w != 0 {
+            push_prime(
+                format,
+                python,
+                base + 2 * u64::from(w.trailing_zeros()),
+                out,
+            );
+            w &= w - 1;
+        }
+    }
+}
+
+/// What ends a listing: `]` and a newline for Python (`[]` and a newline when it listed nothing).
+pub fn ending(format: Format, python: PythonState) -> &'static [u8] {
+    match format {
+        Format::Python if python.started() => b"]\n",
+        Format::Python => b"[]\n",
+        _ => b"",
+    }
+}
+
+/// Formats a listing window by window on the current rayon pool.
+pub struct ParallelFormatter {
+    format: Format,
+    python: PythonState,
+    part_words: usize,
+    parts_per_batch: usize,
+    /// One text buffer per part of a batch, kept from batch to batch so that their pages are
+    /// faulted in once: one set being written while the other is formatted.
+    texts: Vec<Vec<u8>>,
+    spare: Vec<Vec<u8>>,
+}
+
+impl ParallelFormatter {
+    /// A formatter in `format` for `threads` threads, cutting windows into parts of `part_words`
+    /// words (tests use tiny parts to put a cut everywhere).
+    pub fn new(format: Format, threads: usize, part_words: usize) -> Self {
+        Self {
+            format,
+            python: PythonState::default(),
+            part_words: part_words.max(1),
+            parts_per_batch: PARTS_PER_THREAD * threads.max(1),
+            texts: Vec::new(),
+            spare: Vec::new(),
+        }
+    }
+
+    /// Formats one prime (2, which no window holds) on the calling thread.
+    pub fn push_prime(&mut self, prime: u64, out: &mut Vec<u8>) {
+        push_prime(self.format, &mut self.python, prime, out);
+    }
+
+    /// Formats the primes of odd-only `words` (bit 0 stands for `first_odd`) in parts on the
+    /// current rayon pool, a batch of parts at a time, handing each batch's texts in order to
+    /// `write`.
+    pub fn window<E: Send>(
+        &mut self,
+        first_odd: u64,
+        words: &[u64],
+        write: impl FnMut(&[Vec<u8>]) -> Result<(), E> + Send,
+    ) -> Result<(), E> {
+        let last = first_odd - 1 + (128 * words.len() as u64 - 1);
+        self.window_counted(first_odd, words, (first_odd - 1, last), write)
+            .map(|_| ())
+    }
+
+    /// [`Self::window`] that also counts the primes (and twin pairs) of `[range.0, range.1]`,
+    /// which the words cover, in the same pass. `write` takes batch b on the calling thread while
+    /// the other threads format batch b + 1.
+    pub fn window_counted<E: Send>(
+        &mut self,
+        first_odd: u64,
+        words: &[u64],
+        range: (u64, u64),
+        mut write: impl FnMut(&[Vec<u8>]) -> Result<(), E> + Send,
+    ) -> Result<Counts, E> {
+        if words.is_empty() {
+            return Ok(Counts::of_words(range.0, range.1, words)); // [0, 0] has no odd number
+        }
+        let (format, part_words) = (self.format, self.part_words);
+        let batch_words = part_words * self.parts_per_batch;
+        // Formats batch `b` (its parts starting at `starts`) into `texts`, returning its counts.
+        let format_batch = |b: usize, starts: Vec<PythonState>, texts: &mut Vec<Vec<u8>>| {
+            let batch = &words[b * batch_words..((b + 1) * batch_words).min(words.len())];
+            let batch_odd = first_odd + 128 * (b * batch_words) as u64;
+            if texts.len() < starts.len() {
+                texts.resize_with(starts.len(), Vec::new);
+            }
+            texts[..starts.len()]
+                .par_iter_mut()
+                .zip(batch.par_chunks(part_words))
+                .zip(starts)
+                .enumerate()
+                .map(|(i, ((text, part), mut python))| {
+                    let odd = batch_odd + 128 * (i * part_words) as u64;
+                    text.clear();
+                    push_words(format, &mut python, odd, part, text);
+                    // The part's numbers within `range` (never empty: windows hold no word
+                    // wholly outside it).
+                    let last = (odd - 1).saturating_add(128 * part.len() as u64 - 1);
+                    Counts::of_words((odd - 1).max(range.0), last.min(range.1), part)
+                })
+                .reduce_with(Counts::combine)
+                .expect("a batch has a part")
+        };
+        let mut counts = None::<Counts>;
+        // Texts formatted and waiting to be written, and the buffers the next batch goes into.
+        let mut ready = std::mem::take(&mut self.texts);
+        let mut next = std::mem::take(&mut self.spare);
+        let mut ready_parts = 0;
+        for (b, batch) in words.chunks(batch_words).enumerate() {
+            // Where each part starts (only Python's format needs to know).
+            let mut starts = Vec::with_capacity(self.parts_per_batch);
+            for (i, part) in batch.chunks(part_words).enumerate() {
+                starts.push(self.python);
+                if format == Format::Python {
+                    let odd = first_odd + 128 * (b * batch_words + i * part_words) as u64;
+                    self.python = python_skip_words(self.python, odd, part);
+                }
+            }
+            let parts = starts.len();
+            let batch_counts = if b == 0 {
+                format_batch(b, starts, &mut ready)
+            } else {
+                let (written, batch_counts) = rayon::join(
+                    || write(&ready[..ready_parts]),
+                    || format_batch(b, starts, &mut next),
+                );
+                written?;
+                std::mem::swap(&mut ready, &mut next);
+                batch_counts
+            };
+            ready_parts = parts;
+            counts = Some(counts.map_or(batch_counts, |c| c.combine(batch_counts)));
+        }
+        write(&ready[..ready_parts])?;
+        self.texts = ready;
+        self.spare = next;
+        Ok(counts.expect("a window with words has a batch"))
+    }
+
+    /// What ends the listing (see [`ending`]).
+    pub fn ending(&self) -> &'static [u8] {
+        ending(self.format, self.python)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::PrimeWriter;
+    use proptest::prelude::*;
+
+    /// The primes of `[lo, hi]` as windows of odd-only words laid out from `lo & !127`.
+    fn words_of(lo: u64, hi: u64) -> Vec<u64> {
+        let primes = sieve_core::SievingPrimes::for_hi(hi);
+        let mut sieve = sieve_core::Sieve::new(sieve_core::SieveConfig::default());
+        let mut words = Vec::new();
+        sieve.for_each_window(&primes, lo, hi, |w| words.extend_from_slice(w.words()));
+        words
+    }
+
+    /// The one-thread formatter's text for `[lo, hi]`.
+    fn reference(format: Format, lo: u64, hi: u64) -> Vec<u8> {
+        let mut w = PrimeWriter::new(Vec::new(), format);
+        for p in sieve_core::oracle::primes_between(lo, hi) {
+            w.push(p).unwrap();
+        }
+        w.finish().unwrap()
+    }
+
+    /// `[lo, hi]` (its `words`) formatted in parts of `part_words`, the words fed in windows of
+    /// `window_words`.
+    fn parallel(
+        format: Format,
+        (lo, hi): (u64, u64),
+        words: &[u64],
+        part_words: usize,
+        window_words: usize,
+    ) -> Vec<u8> {
+        let first_odd = (lo & !127) + 1;
+        let mut f = ParallelFormatter::new(format, 3, part_words);
+        let mut out = Vec::new();
+        if lo <= 2 && 2 <= hi {
+            f.push_prime(2, &mut out);
+        }
+        for (k, window) in words.chunks(window_words.max(1)).enumerate() {
+            let odd = first_odd + 128 * (k * window_words) as u64;
+            f.window(odd, window, |texts| {
+                texts.iter().for_each(|t| out.extend_from_slice(t));
+                Ok::<(), ()>(())
+            })
+            .unwrap();
+        }
+        out.extend_from_slice(f.ending());
+        out
+    }
+
+    #[test]
+    fn skip_is_take_repeated() {
+        for digits in 1..=20 {
+            for line in 0..=80usize {
+                for started in [false, true] {
+                    if started != (line > 0) || (started && line < digits + 1) {
+                        continue; // not a state a listing reaches
+                    }
+                    let start = PythonState { line, started };
+                    let mut stepped = start;
+                    for n in 0..200u64 {
+                        assert_eq!(start.skip(digits, n), stepped, "{digits} {line} {n}");
+                        stepped.take(digits);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_cut_matches_one_thread() {
+        // Ranges that cross 10, 100, 1000, 10^4 and 10^5, and one near 2^64; parts and windows of
+        // every small size put a cut after every word.
+        for (lo, hi) in [
+            (0u64, 3000u64),
+            (0, 130_000),
+            (9_000, 12_000),
+            (999_000, 1_001_000),
+            (u64::MAX - 20_000, u64::MAX),
+        ] {
+            let words = words_of(lo, hi);
+            for format in [Format::Lines, Format::Python, Format::Binary] {
+                let want = reference(format, lo, hi);
+                for part in [1, 2, 3, 5, 8, 64] {
+                    for window in [1, 2, 7, 64, 1 << 20] {
+                        assert!(
+                            parallel(format, (lo, hi), &words, part, window) == want,
+                            "{format:?} [{lo}, {hi}] part {part} window {window}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn python_state_counts_across_a_power_of_ten() {
+        // 10^12 - 10^4 .. 10^12 + 10^4: tokens change length inside one word.
+        let (lo, hi) = (999_999_990_000u64, 1_000_000_010_000u64);
+        let want = reference(Format::Python, lo, hi);
+        let words = words_of(lo, hi);
+        for part in 1..=4 {
+            assert!(
+                parallel(Format::Python, (lo, hi), &words, part, 3) == want,
+                "part {part}"
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn random_cuts_match_one_thread(
+            lo in 0u64..2_000_000,
+            width in 0u64..40_000,
+            part in 1usize..40,
+            window in 1usize..80,
+        ) {
+            let hi = lo + width;
+            let want = reference(Format::Python, lo, hi);
+            let words = words_of(lo, hi);
+            prop_assert!(parallel(Format::Python, (lo, hi), &words, part, window) == want);
+        }
+    }
+}
