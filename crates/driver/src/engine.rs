@@ -1,6 +1,7 @@
 //! The work of one rank: sieving its slice with a pool of rayon threads, each reusing one
 //! [`Sieve`].
 
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
@@ -221,9 +222,6 @@ impl Engine {
     }
 }
 
-/// Raised inside a [`SieveStream`]'s sieve to leave it when nobody wants more words.
-struct StreamStopped;
-
 /// One sieve that runs through `[lo, hi]` once, on a thread of its own, and hands out the words
 /// of consecutive pieces as they are asked for. Its state (sieving primes, their next multiples,
 /// buckets) carries from one piece to the next, so a piece costs only its own sieving however
@@ -257,36 +255,29 @@ impl<'scope> SieveStream<'scope> {
                 };
                 let mut piece = Vec::with_capacity(want);
                 let mut sieve = Sieve::new(config);
-                // The sieve has no way to stop early but its callback: leave it by unwinding
-                // (resume_unwind runs no panic hook), and only for StreamStopped.
-                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    sieve.for_each_window(primes, lo, hi, |window| {
-                        let mut words = window.words();
-                        while !words.is_empty() {
-                            let take = (want - piece.len()).min(words.len());
-                            piece.extend_from_slice(&words[..take]);
-                            words = &words[take..];
-                            if piece.len() == want {
-                                let full = std::mem::take(&mut piece);
-                                if words_tx.send(full).is_err() {
-                                    std::panic::resume_unwind(Box::new(StreamStopped));
+                // Leave the sieve (ControlFlow::Break) once nobody wants more words.
+                let _ = sieve.try_for_each_window(primes, lo, hi, |window| {
+                    let mut words = window.words();
+                    while !words.is_empty() {
+                        let take = (want - piece.len()).min(words.len());
+                        piece.extend_from_slice(&words[..take]);
+                        words = &words[take..];
+                        if piece.len() == want {
+                            let full = std::mem::take(&mut piece);
+                            if words_tx.send(full).is_err() {
+                                return ControlFlow::Break(());
+                            }
+                            match want_rx.recv() {
+                                Ok(n) => {
+                                    want = n;
+                                    piece.reserve(n);
                                 }
-                                match want_rx.recv() {
-                                    Ok(n) => {
-                                        want = n;
-                                        piece.reserve(n);
-                                    }
-                                    Err(_) => std::panic::resume_unwind(Box::new(StreamStopped)),
-                                }
+                                Err(_) => return ControlFlow::Break(()),
                             }
                         }
-                    });
-                }));
-                if let Err(payload) = run {
-                    if !payload.is::<StreamStopped>() {
-                        std::panic::resume_unwind(payload);
                     }
-                }
+                    ControlFlow::Continue(())
+                });
             })
             .expect("the operating system starts a thread");
         let asked = want_tx.send(first).is_ok().then_some(first);
