@@ -25,6 +25,7 @@ pub mod progress;
 pub mod query;
 pub mod record;
 pub mod selftest;
+pub mod summary;
 
 /// The threads a run uses when none are asked for, and a note for stderr when that is not what the
 /// environment said.
