@@ -10,6 +10,10 @@
 //!     mode: RecordMode::Count,
 //!     primes: 78_498,
 //!     twins: None,
+//!     triplets: None,
+//!     quadruplets: None,
+//!     quintuplets: None,
+//!     sextuplets: None,
 //!     ranks: 1,
 //!     threads_per_rank: 2,
 //!     windows: 0,
@@ -65,8 +69,20 @@ pub struct Record {
     pub mode: RecordMode,
     /// Primes in `[start, stop]`.
     pub primes: u64,
-    /// Twin pairs, when counted (`--twins`, and every listing); `null` otherwise.
+    /// Twin pairs when asked for (`--twins`, `-c2`); `null` otherwise, listings included.
     pub twins: Option<u64>,
+    /// Prime triplets when asked for (`-c3`); `null` otherwise (and in records before them).
+    #[serde(default)]
+    pub triplets: Option<u64>,
+    /// Prime quadruplets when asked for (`-c4`); `null` otherwise.
+    #[serde(default)]
+    pub quadruplets: Option<u64>,
+    /// Prime quintuplets when asked for (`-c5`); `null` otherwise.
+    #[serde(default)]
+    pub quintuplets: Option<u64>,
+    /// Prime sextuplets when asked for (`-c6`); `null` otherwise.
+    #[serde(default)]
+    pub sextuplets: Option<u64>,
     /// MPI ranks.
     pub ranks: usize,
     /// Threads per rank.
@@ -97,14 +113,17 @@ impl Record {
             } => RecordMode::PrintPython,
             Mode::Bitmap(_) => RecordMode::Bitmap,
         };
-        let twins_counted = request.twins || !matches!(request.mode, Mode::Count);
         let p = report.phases;
         Record {
             start: request.lo,
             stop: request.hi,
             mode,
             primes: report.counts.primes,
-            twins: twins_counted.then_some(report.counts.twins),
+            twins: request.twins.then_some(report.counts.twins),
+            triplets: None,
+            quadruplets: None,
+            quintuplets: None,
+            sextuplets: None,
             ranks: report.ranks,
             threads_per_rank: report.threads,
             windows: report.windows,
@@ -116,6 +135,14 @@ impl Record {
                 total: micro(total),
             },
         }
+    }
+
+    /// Sets the k-tuplet counts (k = 3..=6) to `count(k)`.
+    pub fn set_tuplets(&mut self, count: impl Fn(usize) -> Option<u64>) {
+        self.triplets = count(3);
+        self.quadruplets = count(4);
+        self.quintuplets = count(5);
+        self.sextuplets = count(6);
     }
 
     /// The record as one line of JSON (no newline).
