@@ -167,7 +167,9 @@ fn settings(cli: Cli) -> Result<Settings, Error> {
         (Some(second), None) => (first, second),
     };
     let nth = cli.nth_prime.then(|| (first, cli.second.unwrap_or(0)));
-    if lo > hi && nth.is_none() {
+    // With -n the two numbers are N and START, not a range.
+    let (lo, hi) = if nth.is_some() { (0, 0) } else { (lo, hi) };
+    if lo > hi {
         return Err(Error::Usage(format!(
             "START {lo} is greater than STOP {hi}"
         )));
@@ -270,7 +272,8 @@ fn one_line(e: &clap::Error) -> String {
         .lines()
         .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
         .map(str::trim)
-        .filter(|l| !l.is_empty())
+        // clap's "to pass '-x' as a value, use '-- -x'": no value erato reads starts with '-'.
+        .filter(|l| !l.is_empty() && !l.starts_with("tip: to pass"))
         .collect();
     let message = message.join(" ");
     format!(

@@ -63,6 +63,32 @@ fn output_formats() {
     );
     let out = erato(&["1e6", "--twins", "-q"]);
     assert_eq!(stdout(&out), "78498\n8169\n");
+    // primesieve's spellings and output rule: one count bare with -q, several labelled.
+    assert_eq!(stdout(&erato(&["1e6", "-c2", "-q"])), "8169\n");
+    assert_eq!(
+        stdout(&erato(&["100", "-c123", "-q"])),
+        "Primes: 25\nTwin primes: 8\nPrime triplets: 8\n"
+    );
+    let text = stdout(&erato(&["100", "-c3456"]));
+    assert!(
+        text.starts_with("Prime triplets: 8\nPrime quadruplets: 2\nPrime quintuplets: 3\nPrime sextuplets: 1\nSeconds: "),
+        "{text}"
+    );
+    assert!(stdout(&erato(&["100", "-q", "--time"])).starts_with("Seconds: "));
+    // Listing and counting: the list, then the counts (bare when one, labelled when several).
+    assert_eq!(
+        stdout(&erato(&["30", "--twins", "-p"])),
+        "2\n3\n5\n7\n11\n13\n17\n19\n23\n29\nPrimes: 10\nTwin primes: 4\n"
+    );
+    assert_eq!(
+        stdout(&erato(&["30", "-p2", "-c2"])),
+        "(3, 5)\n(5, 7)\n(11, 13)\n(17, 19)\n4\n"
+    );
+    assert_eq!(stdout(&erato(&["1e6", "-n", "-q"])), "15485863\n");
+    assert_eq!(stdout(&erato(&["2**32", "-q"])), "203280221\n");
+    assert_eq!(stdout(&erato(&["1e6", "-d", "1e3", "-q"])), "75\n");
+    assert!(stdout(&erato(&["--cpu-info"])).contains("L1 cache size: "));
+    assert!(stdout(&erato(&["-v"])).starts_with("erato "));
     assert!(erato(&["--help"]).status.success());
     assert!(erato(&["--version"]).status.success());
 }
@@ -95,6 +121,17 @@ fn bad_input_is_one_line_and_exit_2() {
         &["100", "--max-memory", "0"],
         &["1", "2", "3"],
         &[],
+        &["100", "-c7"],
+        &["100", "-c0"],
+        &["100", "--count="],
+        &["100", "-p7"],
+        &["100", "-d"],
+        &["1", "2", "-d", "5"],
+        &["2^64-1", "-d", "1"],
+        &["1", "18446744073709551557", "-n"],
+        &["100", "-p3", "--format", "python"],
+        &["100", "-c3", "--checkpoint", "/nonexistent/cp"],
+        &["--", "100", "-q"],
     ];
     for args in cases {
         let out = erato(args);
@@ -116,6 +153,28 @@ fn bad_input_is_one_line_and_exit_2() {
             "erato {args:?} printed {:?}",
             stdout(&out)
         );
+    }
+    // The rough edges of issue 10: no misleading hints, no "negative" option, one --help hint.
+    for (args, want, not) in [
+        (
+            &["--", "100", "-q"][..],
+            "is an option, not a number",
+            "negative",
+        ),
+        (&["100", "--countx"], "--countx", "--output"),
+        (&["100", "-x"], "'-x'", "-- -x"),
+        (
+            &["100", "-p", "--format", "xml"],
+            "possible values",
+            "For more",
+        ),
+    ] {
+        let err = String::from_utf8_lossy(&erato(args).stderr).into_owned();
+        assert!(
+            err.contains(want) && !err.contains(not),
+            "erato {args:?}: {err}"
+        );
+        assert_eq!(err.matches("--help").count(), 1, "erato {args:?}: {err}");
     }
     let err = String::from_utf8_lossy(&erato(&["1e20"]).stderr).into_owned();
     assert!(

@@ -49,7 +49,8 @@ fn count_ranges(
                 counts = Some(counts.map_or(part, |c| c.combine(part)));
                 tally.add(window.first_odd(), window.words());
             });
-            let mut counts = counts.expect("a chunk has a window");
+            // No window at all: no odd number to sieve ([0, 0], [2, 2]).
+            let mut counts = counts.unwrap_or_else(|| Counts::of_words(a, b, &[]));
             // The last window's words may end at b's odd predecessor (b even, b + 1 a multiple
             // of 128): what remains is one even number, which changes no count.
             counts.hi = b;
