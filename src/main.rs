@@ -63,6 +63,11 @@ struct Cli {
     /// Print the seconds taken ("Seconds: S"); always shown without -q.
     #[arg(long)]
     time: bool,
+    /// Also report the gaps between consecutive primes in the range: the largest (its first
+    /// occurrence) and the record gaps (each longer than every earlier one in the range); with -q
+    /// one line "LENGTH START END".
+    #[arg(long, conflicts_with_all = ["checkpoint", "nth_prime"])]
+    gaps: bool,
     /// Print the cache sizes erato detected and the segment sizes it uses, then exit.
     #[arg(long, exclusive = true)]
     cpu_info: bool,
@@ -145,6 +150,8 @@ struct Settings {
     print_tuplets: Option<(usize, Option<PathBuf>)>,
     /// `-n`: the n-th prime above START.
     nth: Option<(u64, u64)>,
+    /// `--gaps`: the largest and record gaps.
+    gaps: bool,
 }
 
 /// The k-tuplet kinds (bits 3..=6) that need their own pass over the sieve.
@@ -237,6 +244,7 @@ fn settings(cli: Cli) -> Result<Settings, Error> {
         time: cli.time,
         print_tuplets,
         nth,
+        gaps: cli.gaps,
     })
 }
 
@@ -362,27 +370,34 @@ fn run(comm: &dyn Comm) -> Result<u8, Error> {
         driver::progress::Progress::start(engine.progress(), share)
     });
     let tuplet_kinds = settings.kinds & TUPLET_KINDS;
-    let result = if tuplet_kinds != 0 && matches!(request.mode, Mode::Count) {
-        summary::run(comm, &engine, request.lo, request.hi, tuplet_kinds)
-            .map(|r| r.map(|(report, t)| (report, Some(t))))
+    let summarise = tuplet_kinds != 0 || settings.gaps;
+    let (lo, hi, gaps) = (request.lo, request.hi, settings.gaps);
+    let result = if summarise && matches!(request.mode, Mode::Count) {
+        summary::run(comm, &engine, lo, hi, tuplet_kinds, gaps)
+            .map(|r| r.map(|(report, s)| (report, Some(s))))
     } else {
         job::run(comm, &engine, request).and_then(|report| {
-            if tuplet_kinds == 0 {
+            if !summarise {
                 return Ok(report.map(|r| (r, None)));
             }
-            // A listing or bitmap that also counts k-tuplets: a second pass.
-            let counted = summary::run(comm, &engine, request.lo, request.hi, tuplet_kinds)?;
-            Ok(report.zip(counted).map(|(r, (_, t))| (r, Some(t))))
+            // A listing or bitmap that also counts k-tuplets or gaps: a second pass.
+            let counted = summary::run(comm, &engine, lo, hi, tuplet_kinds, gaps)?;
+            Ok(report.zip(counted).map(|(r, (_, s))| (r, Some(s))))
         })
     };
     drop(progress);
-    let Some((report, tuplets)) = result? else {
+    let Some((report, summary)) = result? else {
         return Ok(0); // not rank 0
     };
     let seconds = began.elapsed().as_secs_f64();
     let mut record = Record::new(request, &report, seconds);
+    let tuplets = summary.as_ref().map(|s| s.tuplets);
+    let gaps = summary.and_then(|s| s.gaps);
     if let Some(t) = &tuplets {
         record.set_tuplets(|k| (settings.kinds >> k & 1 == 1).then(|| t.count(k)));
+    }
+    if let Some(g) = &gaps {
+        record.set_gaps(g);
     }
 
     if let Some(path) = &settings.json_file {
@@ -411,6 +426,7 @@ fn run(comm: &dyn Comm) -> Result<u8, Error> {
             &settings,
             listing_to_stdout,
             value,
+            gaps.as_ref(),
             record.seconds.total,
         )
     };
@@ -435,9 +451,40 @@ fn write_counts(
     settings: &Settings,
     after_listing: bool,
     value: impl Fn(usize) -> u64,
+    gaps: Option<&sieve_core::Gaps>,
     seconds: f64,
 ) -> std::io::Result<()> {
     let kinds: Vec<usize> = (1..=6).filter(|k| settings.kinds >> k & 1 == 1).collect();
+    let write_gaps = |out: &mut dyn Write| -> std::io::Result<()> {
+        let Some(gaps) = gaps else { return Ok(()) };
+        let Some(largest) = gaps.largest() else {
+            return match settings.quiet {
+                true => writeln!(out, "none"),
+                false => writeln!(out, "Largest prime gap: none (fewer than two primes)"),
+            };
+        };
+        if settings.quiet {
+            return writeln!(
+                out,
+                "{} {} {}",
+                largest.length,
+                largest.start,
+                largest.end()
+            );
+        }
+        writeln!(
+            out,
+            "Largest prime gap: {} ({}, {})",
+            largest.length,
+            largest.start,
+            largest.end()
+        )?;
+        writeln!(out, "Record prime gaps: {}", gaps.records.len())?;
+        for r in &gaps.records {
+            writeln!(out, "  {} ({}, {})", r.length, r.start, r.end())?;
+        }
+        Ok(())
+    };
     if after_listing || settings.quiet {
         if settings.time {
             writeln!(out, "Seconds: {seconds:.3}")?;
@@ -450,11 +497,12 @@ fn write_counts(
                 writeln!(out, "{}: {}", label(k), value(k))?;
             }
         }
-        return Ok(());
+        return write_gaps(out);
     }
     for &k in &kinds {
         writeln!(out, "{}: {}", label(k), value(k))?;
     }
+    write_gaps(out)?;
     writeln!(out, "Seconds: {seconds:.3}")
 }
 
@@ -538,20 +586,20 @@ fn print_tuplets(
     let mut counts = None;
     if settings.kinds & !(1 << k) != 0 {
         counts = Some(
-            summary::count(engine, lo, hi, settings.kinds & TUPLET_KINDS, &never)
+            summary::count(engine, lo, hi, settings.kinds & TUPLET_KINDS, false, &never)
                 .expect("never cancelled"),
         );
     }
     let value = |kind: usize| match (kind, &counts) {
         (kind, _) if kind == k => printed,
-        (1, Some((c, _))) => c.primes,
-        (2, Some((c, _))) => c.twins,
-        (kind, Some((_, t))) => t.count(kind),
+        (1, Some(s)) => s.counts.primes,
+        (2, Some(s)) => s.counts.twins,
+        (kind, Some(s)) => s.tuplets.count(kind),
         (_, None) => 0,
     };
     let seconds = began.elapsed().as_secs_f64();
     let mut out = std::io::stdout().lock();
-    write_counts(&mut out, settings, output.is_none(), value, seconds)
+    write_counts(&mut out, settings, output.is_none(), value, None, seconds)
         .and_then(|()| out.flush())
         .map_err(Error::Stdout)?;
     Ok(0)

@@ -275,3 +275,36 @@ fn counts_1e11_and_1e12() {
     let out = erato(&["1e12", "--twins", "-q"]);
     assert_eq!(stdout(&out), "37607912018\n1870585220\n");
 }
+
+/// `--gaps` over `[0, 5 x 10^7]`: the record gaps are the published maximal prime gaps (OEIS
+/// A002386 lower ends, A000101 upper ends), read from the JSON record.
+#[test]
+fn record_gaps_are_the_published_maximal_gaps() {
+    let lower = [
+        2u64, 3, 7, 23, 89, 113, 523, 887, 1129, 1327, 9551, 15683, 19609, 31397, 155921, 360653,
+        370261, 492113, 1349533, 1357201, 2010733, 4652353, 17051707, 20831323, 47326693,
+    ];
+    let upper = [
+        3u64, 5, 11, 29, 97, 127, 541, 907, 1151, 1361, 9587, 15727, 19661, 31469, 156007, 360749,
+        370373, 492227, 1349651, 1357333, 2010881, 4652507, 17051887, 20831533, 47326913,
+    ];
+    let out = erato(&["5e7", "--gaps", "--json"]);
+    assert!(out.status.success());
+    let record = driver::record::Record::from_json(&stdout(&out)).unwrap();
+    let records = record.gap_records.expect("asked for");
+    let got: Vec<(u64, u64, u64)> = records.iter().map(|g| (g.start, g.end, g.length)).collect();
+    let want: Vec<(u64, u64, u64)> = lower
+        .iter()
+        .zip(&upper)
+        .map(|(&a, &b)| (a, b, b - a))
+        .collect();
+    assert_eq!(got, want);
+    let gap = record.gap.expect("two primes or more");
+    assert_eq!((gap.length, gap.start, gap.end), (220, 47326693, 47326913));
+    // Within a range the records start afresh; -q prints the largest as LENGTH START END.
+    assert_eq!(
+        stdout(&erato(&["1e6", "2e6", "--gaps", "-q"])),
+        "70435\n132 1357201 1357333\n"
+    );
+    assert_eq!(stdout(&erato(&["24", "28", "--gaps", "-q"])), "0\nnone\n");
+}

@@ -272,6 +272,8 @@ fn json_record_is_one_object() {
         "quadruplets",
         "quintuplets",
         "sextuplets",
+        "gap",
+        "gap_records",
         "ranks",
         "threads_per_rank",
         "windows",
@@ -279,7 +281,7 @@ fn json_record_is_one_object() {
     ];
     sorted.sort_unstable();
     assert_eq!(keys, sorted);
-    assert!(text.starts_with("{\"start\":0,\"stop\":1000000,\"mode\":\"count\",\"primes\":78498,\"twins\":null,\"triplets\":null,\"quadruplets\":null,\"quintuplets\":null,\"sextuplets\":null,\"ranks\":1,"), "{text}");
+    assert!(text.starts_with("{\"start\":0,\"stop\":1000000,\"mode\":\"count\",\"primes\":78498,\"twins\":null,\"triplets\":null,\"quadruplets\":null,\"quintuplets\":null,\"sextuplets\":null,\"gap\":null,\"gap_records\":null,\"ranks\":1,"), "{text}");
     // --json-file: the same record in a file, stdout as without it.
     let path = scratch("json-file", "r.json");
     let out = ok(&["1e6", "-q", "--json-file", path.to_str().unwrap()]);

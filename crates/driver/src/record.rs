@@ -14,6 +14,8 @@
 //!     quadruplets: None,
 //!     quintuplets: None,
 //!     sextuplets: None,
+//!     gap: None,
+//!     gap_records: None,
 //!     ranks: 1,
 //!     threads_per_rank: 2,
 //!     windows: 0,
@@ -58,6 +60,27 @@ pub struct Seconds {
     pub total: f64,
 }
 
+/// A gap between consecutive primes `start` and `end`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GapRecord {
+    /// `end - start`.
+    pub length: u64,
+    /// The prime before the gap.
+    pub start: u64,
+    /// The prime after it.
+    pub end: u64,
+}
+
+impl From<sieve_core::Gap> for GapRecord {
+    fn from(g: sieve_core::Gap) -> Self {
+        Self {
+            length: g.length,
+            start: g.start,
+            end: g.end(),
+        }
+    }
+}
+
 /// One run, as `--json` prints it: a single line, fields in this order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Record {
@@ -83,6 +106,13 @@ pub struct Record {
     /// Prime sextuplets when asked for (`-c6`); `null` otherwise.
     #[serde(default)]
     pub sextuplets: Option<u64>,
+    /// The largest gap between consecutive primes of the range, its first occurrence (`--gaps`;
+    /// `null` without it, or with fewer than two primes in the range).
+    #[serde(default)]
+    pub gap: Option<GapRecord>,
+    /// The record gaps of the range, each longer than every earlier one in it (`--gaps`).
+    #[serde(default)]
+    pub gap_records: Option<Vec<GapRecord>>,
     /// MPI ranks.
     pub ranks: usize,
     /// Threads per rank.
@@ -124,6 +154,8 @@ impl Record {
             quadruplets: None,
             quintuplets: None,
             sextuplets: None,
+            gap: None,
+            gap_records: None,
             ranks: report.ranks,
             threads_per_rank: report.threads,
             windows: report.windows,
@@ -143,6 +175,12 @@ impl Record {
         self.quadruplets = count(4);
         self.quintuplets = count(5);
         self.sextuplets = count(6);
+    }
+
+    /// Sets the largest gap and the record gaps.
+    pub fn set_gaps(&mut self, gaps: &sieve_core::Gaps) {
+        self.gap = gaps.largest().map(GapRecord::from);
+        self.gap_records = Some(gaps.records.iter().copied().map(GapRecord::from).collect());
     }
 
     /// The record as one line of JSON (no newline).

@@ -1,24 +1,26 @@
-//! Prime k-tuplets on every thread and rank: counting (`erato -c3`, several kinds in one pass) and
-//! printing (`erato -p3`, as primesieve prints them).
+//! Prime k-tuplets and prime gaps on every thread and rank: counting k-tuplets (`erato -c3`,
+//! several kinds in one pass), printing them (`erato -p3`, as primesieve prints them), and the
+//! largest and record gaps (`erato --gaps`).
 //!
-//! Counting sieves each chunk once and reads each window twice, for [`Counts`] (primes, twins) and
-//! for [`Tuplets`]; chunks are combined in order on each rank, and ranks in rank order at rank 0,
-//! so tuplets across chunk and rank boundaries are counted once.
+//! Counting sieves each chunk once and reads each window for [`Counts`] (primes, twins), for
+//! [`Tuplets`] and, when asked, for [`Gaps`]; chunks are combined in order on each rank, and ranks
+//! in rank order at rank 0, so tuplets and gaps across chunk and rank boundaries are counted once.
 //!
 //! ```
 //! use std::sync::atomic::AtomicBool;
 //! use driver::{engine::Engine, summary};
 //!
 //! let engine = Engine::new(2, sieve_core::SieveConfig::default()).unwrap();
-//! let (counts, tuplets) = summary::count(&engine, 0, 1_000_000, 1 << 3 | 1 << 6, &AtomicBool::new(false)).unwrap();
-//! assert_eq!((counts.primes, tuplets.count(3), tuplets.count(6)), (78_498, 2_837, 5));
+//! let s = summary::count(&engine, 0, 1_000_000, 1 << 3 | 1 << 6, true, &AtomicBool::new(false)).unwrap();
+//! assert_eq!((s.counts.primes, s.tuplets.count(3), s.tuplets.count(6)), (78_498, 2_837, 5));
+//! assert_eq!(s.gaps.unwrap().largest().unwrap().length, 114); // from 492113
 //! ```
 
 use std::io::{self, Write};
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use sieve_core::{tuplets, Counts, SievingPrimes, TupletTally, Tuplets};
+use sieve_core::{tuplets, Counts, Gaps, SievingPrimes, TupletTally, Tuplets};
 
 use crate::comm::Comm;
 use crate::engine::Engine;
@@ -26,20 +28,50 @@ use crate::job::{self, JobError, Phases, Report};
 use crate::plan;
 use crate::query::{Cancelled, PrimeChunks};
 
-/// Counts and k-tuplets of `[lo, hi]` with `primes`, one pass over each of `ranges` (consecutive,
-/// covering `[lo, hi]`), combined in order.
+/// What one pass over an interval found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Summary {
+    /// Primes and twin pairs.
+    pub counts: Counts,
+    /// The k-tuplets asked for.
+    pub tuplets: Tuplets,
+    /// The gaps, when asked for.
+    pub gaps: Option<Gaps>,
+}
+
+impl Summary {
+    /// The summary of the union of `self` and the adjacent `next`.
+    fn combine(self, next: Summary) -> Summary {
+        Summary {
+            counts: self.counts.combine(next.counts),
+            tuplets: self.tuplets.combine(next.tuplets),
+            gaps: self.gaps.zip(next.gaps).map(|(a, b)| a.combine(b)),
+        }
+    }
+}
+
+/// The summary of `[lo, hi]` with `primes`, one pass over each of `ranges` (consecutive, covering
+/// `[lo, hi]`), combined in order.
 fn count_ranges(
     engine: &Engine,
     primes: &SievingPrimes,
     ranges: &[(u64, u64)],
     kinds: u8,
+    gaps: bool,
     cancel: &AtomicBool,
-) -> Result<(Counts, Tuplets), Cancelled> {
+) -> Result<Summary, Cancelled> {
     let each = engine
         .map_each_until(ranges, cancel, |sieve, a, b| {
             let mut counts: Option<Counts> = None;
             let mut tally = TupletTally::new(a, b, kinds);
+            let mut gaps = gaps.then(|| Gaps::new(a, b));
+            if let (Some(g), true) = (gaps.as_mut(), a <= 2 && 2 <= b) {
+                g.push(2); // the windows hold the odd numbers only
+            }
             sieve.for_each_window(primes, a, b, |window| {
+                if let Some(g) = gaps.as_mut() {
+                    window.for_each_prime(|p| g.push(p));
+                }
                 // Each window's words start at a multiple of 128 (plus one): the window's own part
                 // of [a, b] reads them as `Counts::of_words` does.
                 let first = window.first_odd() - 1;
@@ -54,30 +86,36 @@ fn count_ranges(
             // The last window's words may end at b's odd predecessor (b even, b + 1 a multiple
             // of 128): what remains is one even number, which changes no count.
             counts.hi = b;
-            (counts, tally.finish())
+            Summary {
+                counts,
+                tuplets: tally.finish(),
+                gaps,
+            }
         })
         .ok_or(Cancelled)?;
     Ok(each
         .into_iter()
-        .reduce(|(c, t), (c2, t2)| (c.combine(c2), t.combine(t2)))
+        .reduce(Summary::combine)
         .expect("at least one range"))
 }
 
-/// Counts (primes and twins) and the k-tuplets for each bit k of `kinds` (2..=6) in `[lo, hi]`, on
-/// all of `engine`'s threads.
+/// Counts (primes and twins), the k-tuplets for each bit k of `kinds` (2..=6) and, if `gaps`, the
+/// gaps of `[lo, hi]`, on all of `engine`'s threads.
 pub fn count(
     engine: &Engine,
     lo: u64,
     hi: u64,
     kinds: u8,
+    gaps: bool,
     cancel: &AtomicBool,
-) -> Result<(Counts, Tuplets), Cancelled> {
+) -> Result<Summary, Cancelled> {
     let primes = SievingPrimes::for_hi(hi);
     count_ranges(
         engine,
         &primes,
         &plan::chunks(lo, hi, engine.threads()),
         kinds,
+        gaps,
         cancel,
     )
 }
@@ -98,16 +136,17 @@ fn encode(t: Option<&Tuplets>) -> [u64; TUPLETS_LEN] {
     }
 }
 
-/// Counts `[lo, hi]` with its k-tuplets (each bit k of `kinds`) on every rank: each rank counts
-/// its slice of the plan on all its threads, and rank 0 combines the slices in rank order. Rank 0
-/// returns the report and the tuplets, the other ranks `None`.
+/// Counts `[lo, hi]` with its k-tuplets (each bit k of `kinds`) and, if `gaps`, its gaps on every
+/// rank: each rank counts its slice of the plan on all its threads, and rank 0 combines the slices
+/// in rank order. Rank 0 returns the report and the summary, the other ranks `None`.
 pub fn run(
     comm: &dyn Comm,
     engine: &Engine,
     lo: u64,
     hi: u64,
     kinds: u8,
-) -> Result<Option<(Report, Tuplets)>, JobError> {
+    gaps: bool,
+) -> Result<Option<(Report, Summary)>, JobError> {
     let began = Instant::now();
     let primes = SievingPrimes::for_hi(hi);
     let mut phases = Phases {
@@ -123,35 +162,54 @@ pub fn run(
             &primes,
             &plan::chunks(a, b, engine.threads()),
             kinds,
+            gaps,
             &never,
         )
         .expect("never cancelled")
     });
     phases.sieve = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let mut words = job::encode(mine.as_ref().map(|(c, _)| c)).to_vec();
-    words.extend(encode(mine.as_ref().map(|(_, t)| t)));
-    let gathered = comm.gather(&words);
+    // Each rank's counts and tuplets (fixed size), then its gaps (as long as its records).
+    let mut words = job::encode(mine.as_ref().map(|s| &s.counts)).to_vec();
+    words.extend(encode(mine.as_ref().map(|s| &s.tuplets)));
+    if let Some(g) = mine.as_ref().and_then(|s| s.gaps.as_ref()) {
+        words.extend(g.to_words());
+    }
+    let mut sizes = vec![0u64; comm.size()];
+    if let Some(all) = comm.gather(&[words.len() as u64]) {
+        sizes.copy_from_slice(&all);
+    }
+    comm.broadcast(&mut sizes);
+    let sizes: Vec<usize> = sizes.iter().map(|&n| n as usize).collect();
+    let gathered = comm.gather_varcount(words, &sizes);
     phases.reduce = t.elapsed().as_secs_f64();
     Ok(gathered.map(|all| {
-        let (counts, tuplets) = all
-            .chunks_exact(job::COUNTS_LEN + TUPLETS_LEN)
-            .filter_map(|rank| {
+        let mut at = 0;
+        let summary = sizes
+            .iter()
+            .filter_map(|&size| {
+                let rank = &all[at..at + size];
+                at += size;
                 let counts = job::decode(&rank[..job::COUNTS_LEN])?;
-                let t = &rank[job::COUNTS_LEN..];
-                Some((counts, Tuplets::from_words(&t[1..])))
+                let t = &rank[job::COUNTS_LEN..job::COUNTS_LEN + TUPLETS_LEN];
+                let g = &rank[job::COUNTS_LEN + TUPLETS_LEN..];
+                Some(Summary {
+                    counts,
+                    tuplets: Tuplets::from_words(&t[1..]),
+                    gaps: gaps.then(|| Gaps::from_words(g).expect("a rank's gaps")),
+                })
             })
-            .reduce(|(c, t), (c2, t2)| (c.combine(c2), t.combine(t2)))
+            .reduce(Summary::combine)
             .expect("rank slices cover the range");
         (
             Report {
-                counts,
+                counts: summary.counts,
                 ranks: comm.size(),
                 threads: engine.threads(),
                 phases,
                 windows: 0,
             },
-            tuplets,
+            summary,
         )
     }))
 }
@@ -236,8 +294,8 @@ mod tests {
             let (lo, hi) = (PRINT_CHUNK - 1000, 2 * PRINT_CHUNK + 1000);
             let mut sink = io::sink();
             let printed = print_tuplets(&e, lo, hi, k, &mut sink, &GO).unwrap();
-            let (_, counted) = count(&e, lo, hi, 1 << k, &GO).unwrap();
-            assert_eq!(printed, counted.count(k), "k {k}");
+            let counted = count(&e, lo, hi, 1 << k, false, &GO).unwrap();
+            assert_eq!(printed, counted.tuplets.count(k), "k {k}");
         }
     }
 
@@ -245,10 +303,14 @@ mod tests {
     fn counts_agree_with_the_plain_count() {
         let e = Engine::new(2, sieve_core::SieveConfig::default()).unwrap();
         for (lo, hi) in [(0u64, 100_000_000u64), (1 << 40, (1 << 40) + 50_000_000)] {
-            let (c, t) = count(&e, lo, hi, 0b111_1100, &GO).unwrap();
+            let s = count(&e, lo, hi, 0b111_1100, true, &GO).unwrap();
             let plain = crate::query::count(&e, lo, hi, true, &GO).unwrap();
-            assert_eq!(c, plain);
-            assert_eq!(t.count(2), plain.twins);
+            assert_eq!(s.counts, plain);
+            assert_eq!(s.tuplets.count(2), plain.twins);
+            // The gaps of the chunks combined are those of one pass over the whole.
+            let mut sieve = sieve_core::Sieve::new(sieve_core::SieveConfig::default());
+            let whole = Gaps::of_interval(&mut sieve, &SievingPrimes::for_hi(hi), lo, hi);
+            assert_eq!(s.gaps, Some(whole));
         }
     }
 }

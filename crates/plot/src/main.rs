@@ -306,6 +306,8 @@ mod tests {
                 quadruplets: None,
                 quintuplets: None,
                 sextuplets: None,
+                gap: None,
+                gap_records: None,
                 ranks: *ranks,
                 threads_per_rank: *threads,
                 windows: 0,
