@@ -355,7 +355,7 @@ fn run(comm: &dyn Comm) -> Result<u8, Error> {
         driver::cache::detect(settings.segment_kib),
     )?;
     if let Some((n, start)) = settings.nth {
-        return nth_prime(&engine, &settings, n, start, began, rank);
+        return nth_prime(comm, &engine, &settings, n, start, began);
     }
     let request = &settings.request;
     if let Some((k, output)) = &settings.print_tuplets {
@@ -508,17 +508,16 @@ fn write_counts(
 
 /// `erato N [START] -n`: the N-th prime above START.
 fn nth_prime(
+    comm: &dyn Comm,
     engine: &driver::engine::Engine,
     settings: &Settings,
     n: u64,
     start: u64,
     began: Instant,
-    rank: usize,
 ) -> Result<u8, Error> {
     use driver::query::NthPrimeError;
-    let never = std::sync::atomic::AtomicBool::new(false);
-    let n_signed = i64::try_from(n).unwrap_or(i64::MAX);
-    let prime = match driver::query::nth_prime(engine, n_signed, start, &never) {
+    let rank = comm.rank();
+    let prime = match driver::nth::nth_prime(comm, engine, n, start) {
         Ok(p) => p,
         Err(NthPrimeError::AboveMax) => {
             let above = if start > 0 {

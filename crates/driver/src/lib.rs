@@ -19,6 +19,7 @@ pub mod engine;
 pub mod error;
 pub mod expr;
 pub mod job;
+pub mod nth;
 pub mod output;
 pub mod plan;
 pub mod progress;
