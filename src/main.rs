@@ -55,7 +55,7 @@ struct Cli {
     #[arg(short, long, value_name = "K", num_args = 0..=1, require_equals = true, default_missing_value = "1", value_parser = Count { min: 1, max: 6 })]
     print: Option<usize>,
     /// Find the N-th prime (erato N -n), or the N-th prime above START (erato N START -n).
-    #[arg(short = 'n', long, alias = "nthprime", conflicts_with_all = ["print", "bitmap", "checkpoint", "count", "twins", "dist"])]
+    #[arg(short = 'n', long, alias = "nthprime", conflicts_with_all = ["print", "bitmap", "checkpoint", "count", "twins", "dist", "json", "json_file"])]
     nth_prime: bool,
     /// Work on [START, START + DIST] (START is 0 when not given).
     #[arg(short = 'd', long, value_name = "DIST", value_parser = Number, conflicts_with = "second")]
@@ -185,6 +185,12 @@ fn settings(cli: Cli) -> Result<Settings, Error> {
         .print
         .filter(|&k| k >= 2)
         .map(|k| (k, cli.output.clone()));
+    if print_tuplets.is_some() && (cli.json || cli.json_file.is_some()) {
+        return Err(Error::Usage(
+            "--json records counts and listings of primes, not printed k-tuplets (-p2 .. -p6)"
+                .into(),
+        ));
+    }
     if print_tuplets.is_some() && matches!(cli.format, FormatArg::Python) {
         return Err(Error::Usage(
             "--format python lists primes (-p), not k-tuplets (-p2 .. -p6)".into(),

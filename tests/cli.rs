@@ -132,6 +132,8 @@ fn bad_input_is_one_line_and_exit_2() {
         &["100", "-p3", "--format", "python"],
         &["100", "-c3", "--checkpoint", "/nonexistent/cp"],
         &["--", "100", "-q"],
+        &["100", "-n", "--json"],
+        &["100", "-p3", "--json", "-o", "/dev/null"],
     ];
     for args in cases {
         let out = erato(args);
