@@ -186,13 +186,17 @@ impl TypedValueParser for Bytes {
 }
 
 /// Which counts `--count=K` asks for: bit k for each digit k of K (1 primes, 2 twin primes,
-/// 3 triplets, ..., 6 sextuplets), as primesieve reads `-c123`.
+/// 3 triplets, ..., 6 sextuplets), as primesieve reads `-c123`; `-c0` asks for nothing (the
+/// default count of primes then applies, as in primesieve).
 #[derive(Clone, Copy, Debug)]
 pub struct Kinds;
 
 /// Reads the digits of `--count=K` (see [`Kinds`]); the error says why not.
 pub fn parse_kinds(text: &str) -> Result<u8, String> {
     let t = text.trim();
+    if t == "0" {
+        return Ok(0);
+    }
     let mut kinds = 0u8;
     for c in t.chars() {
         match c.to_digit(10) {
@@ -405,7 +409,8 @@ mod tests {
         assert_eq!(rewrite(&["--print", "--counts"]), ["--print", "--counts"]);
         assert_eq!(parse_kinds("123"), Ok(0b1110));
         assert_eq!(parse_kinds("6"), Ok(1 << 6));
-        for bad in ["", "0", "7", "1a", "-1"] {
+        assert_eq!(parse_kinds("0"), Ok(0));
+        for bad in ["", "00", "10", "7", "1a", "-1"] {
             assert!(parse_kinds(bad).is_err(), "{bad}");
         }
     }
