@@ -30,7 +30,19 @@ use driver::summary;
 /// --twins), a bare number when one is asked for and `Label: N` lines when several (as primesieve
 /// does); with -o FILE the count summary goes to stdout as without -p.
 #[derive(Parser, Debug)]
-#[command(name = "erato", version, about, long_about = None, disable_version_flag = true)]
+#[command(
+    name = "erato",
+    version,
+    about,
+    long_about = None,
+    disable_version_flag = true,
+    after_help = "Numbers: integers or expressions such as 1e10, 2^32, 2**32, 1_000_000, 1e12+1e10, \
+    2^64-1, from 0 to 2^64-1. primesieve's options mean what they mean there.\n\n\
+    Listing and counting together (-p with -c, -cK or --twins): the listing first, then the counts \
+    asked for, a bare number when one and 'Label: N' lines when several, as primesieve prints them; \
+    with -o FILE the count summary goes to stdout as without -p. -q prints counts the same way \
+    (--twins -q: primes and twins as two bare numbers)."
+)]
 struct Cli {
     /// START, or STOP if it is the only number (with -n: N, the prime's index).
     #[arg(value_name = "START", value_parser = Number, required_unless_present_any = ["test", "stress_test", "cpu_info", "dist"], allow_negative_numbers = true)]
@@ -38,7 +50,7 @@ struct Cli {
     /// STOP (the last number of the range, included; with -n: START, count primes above it).
     #[arg(value_name = "STOP", value_parser = Number, allow_negative_numbers = true)]
     second: Option<u64>,
-    /// Print only the number(s), one per line.
+    /// Print only the number(s): one count bare, several as "Label: N" lines (as primesieve).
     #[arg(short, long)]
     quiet: bool,
     /// Also count twin-prime pairs (p, p+2) with both in the range (erato's spelling of -c12; with
