@@ -1,6 +1,8 @@
 //! erato against primesieve's command line (Debian's `primesieve-bin` 11 gives the same answers as
 //! 12.15): the same command, the same stdout, for counts of every k, k-tuplet printing, -n and -d,
-//! on random intervals (tiny ones, ones shorter than a tuplet, and near 2^64).
+//! on random intervals (tiny ones, ones shorter than a tuplet, and near 2^64). Numbers are given
+//! as plain integers: primesieve's expression syntax changed between versions (`2**20` is
+//! checked in tests/cli.rs against the known count instead).
 //!
 //! Needs `primesieve` on PATH (`scripts/test` installs it). Without it the tests are skipped with
 //! a note, except under `CI=true`, where they fail.
@@ -131,8 +133,6 @@ fn nth_primes_and_distances_match() {
         args(&["10", "18446744073709550615", "-n", "-q"]),
         args(&["100", "-d", "50", "-q"]),
         args(&["-d", "1000", "-q", "-c2"]),
-        args(&["2**20", "-q"]),
-        args(&["10**6", "-q"]),
     ];
     for _ in 0..8 {
         let n = r.next() % 100_000;
