@@ -70,7 +70,7 @@ fn count_ranges(
             }
             sieve.for_each_window(primes, a, b, |window| {
                 if let Some(g) = gaps.as_mut() {
-                    window.for_each_prime(|p| g.push(p));
+                    g.add_words(window.first_odd(), window.words());
                 }
                 // Each window's words start at a multiple of 128 (plus one): the window's own part
                 // of [a, b] reads them as `Counts::of_words` does.

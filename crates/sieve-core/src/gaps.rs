@@ -68,8 +68,39 @@ impl Gaps {
     /// The gaps of `[lo, hi]` (`lo <= hi`), sieving with `sieve`.
     pub fn of_interval(sieve: &mut Sieve, primes: &SievingPrimes, lo: u64, hi: u64) -> Self {
         let mut gaps = Self::new(lo, hi);
-        sieve.for_each_prime(primes, lo, hi, |p| gaps.push(p));
+        if lo <= 2 && 2 <= hi {
+            gaps.push(2); // the sieve's words hold the odd numbers only
+        }
+        sieve.for_each_window(primes, lo, hi, |window| {
+            gaps.add_words(window.first_odd(), window.words())
+        });
         gaps
+    }
+
+    /// Takes the primes of odd-only words, bit `i` standing for `first_odd + 2i` (bits outside the
+    /// interval cleared); consecutive calls must cover consecutive odd numbers, after any prime
+    /// already pushed.
+    ///
+    /// Once the largest gap so far is 128 or more, no gap between two primes of one word (at most
+    /// 126) can be a record: only the gap into each word is looked at, so the pass costs about
+    /// what counting does.
+    pub fn add_words(&mut self, first_odd: u64, words: &[u64]) {
+        for (j, &word) in words.iter().enumerate() {
+            if word == 0 {
+                continue;
+            }
+            let base = first_odd + 128 * j as u64;
+            if self.records.last().is_some_and(|r| r.length >= 128) {
+                self.push(base + 2 * u64::from(word.trailing_zeros()));
+                self.last = Some(base + 2 * u64::from(63 - word.leading_zeros()));
+                continue;
+            }
+            let mut rest = word;
+            while rest != 0 {
+                self.push(base + 2 * u64::from(rest.trailing_zeros()));
+                rest &= rest - 1;
+            }
+        }
     }
 
     /// Takes the next prime of the interval (primes must come in increasing order).
@@ -216,6 +247,11 @@ mod tests {
         assert_eq!(top.last, Some(u64::MAX - 58));
         assert_eq!(Gaps::from_words(&top.to_words()), Some(top));
         assert_eq!(Gaps::from_words(&[1, 2, 3]), None);
+        // Long enough for gaps of 128 and more, where only the gap into each word is looked at.
+        let (lo, hi) = (1_000_000_000_000, 1_000_002_000_000);
+        let high = sieved(lo, hi);
+        assert!(high.largest().unwrap().length >= 128);
+        assert_eq!(high, brute(lo, hi));
     }
 
     proptest! {

@@ -233,6 +233,9 @@ impl TupletTally {
     /// consecutive calls must cover consecutive odd numbers.
     pub fn add(&mut self, first_odd: u64, words: &[u64]) {
         self.note_edges(first_odd, words);
+        if self.tuplets.kinds == 0 {
+            return; // nothing to count (a pass for gaps only)
+        }
         for (j, &word) in words.iter().enumerate() {
             if let Some((_, previous)) = self.pending {
                 self.count_word(previous, word);
