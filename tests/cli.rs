@@ -63,6 +63,32 @@ fn output_formats() {
     );
     let out = erato(&["1e6", "--twins", "-q"]);
     assert_eq!(stdout(&out), "78498\n8169\n");
+    // primesieve's spellings and output rule: one count bare with -q, several labelled.
+    assert_eq!(stdout(&erato(&["1e6", "-c2", "-q"])), "8169\n");
+    assert_eq!(
+        stdout(&erato(&["100", "-c123", "-q"])),
+        "Primes: 25\nTwin primes: 8\nPrime triplets: 8\n"
+    );
+    let text = stdout(&erato(&["100", "-c3456"]));
+    assert!(
+        text.starts_with("Prime triplets: 8\nPrime quadruplets: 2\nPrime quintuplets: 3\nPrime sextuplets: 1\nSeconds: "),
+        "{text}"
+    );
+    assert!(stdout(&erato(&["100", "-q", "--time"])).starts_with("Seconds: "));
+    // Listing and counting: the list, then the counts (bare when one, labelled when several).
+    assert_eq!(
+        stdout(&erato(&["30", "--twins", "-p"])),
+        "2\n3\n5\n7\n11\n13\n17\n19\n23\n29\nPrimes: 10\nTwin primes: 4\n"
+    );
+    assert_eq!(
+        stdout(&erato(&["30", "-p2", "-c2"])),
+        "(3, 5)\n(5, 7)\n(11, 13)\n(17, 19)\n4\n"
+    );
+    assert_eq!(stdout(&erato(&["1e6", "-n", "-q"])), "15485863\n");
+    assert_eq!(stdout(&erato(&["2**32", "-q"])), "203280221\n");
+    assert_eq!(stdout(&erato(&["1e6", "-d", "1e3", "-q"])), "75\n");
+    assert!(stdout(&erato(&["--cpu-info"])).contains("L1 cache size: "));
+    assert!(stdout(&erato(&["-v"])).starts_with("erato "));
     assert!(erato(&["--help"]).status.success());
     assert!(erato(&["--version"]).status.success());
 }
@@ -95,6 +121,19 @@ fn bad_input_is_one_line_and_exit_2() {
         &["100", "--max-memory", "0"],
         &["1", "2", "3"],
         &[],
+        &["100", "-c7"],
+        &["100", "-c10"],
+        &["100", "--count="],
+        &["100", "-p7"],
+        &["100", "-d"],
+        &["1", "2", "-d", "5"],
+        &["2^64-1", "-d", "1"],
+        &["1", "18446744073709551557", "-n"],
+        &["100", "-p3", "--format", "python"],
+        &["100", "-c3", "--checkpoint", "/nonexistent/cp"],
+        &["--", "100", "-q"],
+        &["100", "-n", "--json"],
+        &["100", "-p3", "--json", "-o", "/dev/null"],
     ];
     for args in cases {
         let out = erato(args);
@@ -116,6 +155,28 @@ fn bad_input_is_one_line_and_exit_2() {
             "erato {args:?} printed {:?}",
             stdout(&out)
         );
+    }
+    // The rough edges of issue 10: no misleading hints, no "negative" option, one --help hint.
+    for (args, want, not) in [
+        (
+            &["--", "100", "-q"][..],
+            "is an option, not a number",
+            "negative",
+        ),
+        (&["100", "--countx"], "--countx", "--output"),
+        (&["100", "-x"], "'-x'", "-- -x"),
+        (
+            &["100", "-p", "--format", "xml"],
+            "possible values",
+            "For more",
+        ),
+    ] {
+        let err = String::from_utf8_lossy(&erato(args).stderr).into_owned();
+        assert!(
+            err.contains(want) && !err.contains(not),
+            "erato {args:?}: {err}"
+        );
+        assert_eq!(err.matches("--help").count(), 1, "erato {args:?}: {err}");
     }
     let err = String::from_utf8_lossy(&erato(&["1e20"]).stderr).into_owned();
     assert!(
@@ -215,4 +276,37 @@ fn counts_1e11_and_1e12() {
     assert_eq!(stdout(&out), "4118054813\n224376048\n");
     let out = erato(&["1e12", "--twins", "-q"]);
     assert_eq!(stdout(&out), "37607912018\n1870585220\n");
+}
+
+/// `--gaps` over `[0, 5 x 10^7]`: the record gaps are the published maximal prime gaps (OEIS
+/// A002386 lower ends, A000101 upper ends), read from the JSON record.
+#[test]
+fn record_gaps_are_the_published_maximal_gaps() {
+    let lower = [
+        2u64, 3, 7, 23, 89, 113, 523, 887, 1129, 1327, 9551, 15683, 19609, 31397, 155921, 360653,
+        370261, 492113, 1349533, 1357201, 2010733, 4652353, 17051707, 20831323, 47326693,
+    ];
+    let upper = [
+        3u64, 5, 11, 29, 97, 127, 541, 907, 1151, 1361, 9587, 15727, 19661, 31469, 156007, 360749,
+        370373, 492227, 1349651, 1357333, 2010881, 4652507, 17051887, 20831533, 47326913,
+    ];
+    let out = erato(&["5e7", "--gaps", "--json"]);
+    assert!(out.status.success());
+    let record = driver::record::Record::from_json(&stdout(&out)).unwrap();
+    let records = record.gap_records.expect("asked for");
+    let got: Vec<(u64, u64, u64)> = records.iter().map(|g| (g.start, g.end, g.length)).collect();
+    let want: Vec<(u64, u64, u64)> = lower
+        .iter()
+        .zip(&upper)
+        .map(|(&a, &b)| (a, b, b - a))
+        .collect();
+    assert_eq!(got, want);
+    let gap = record.gap.expect("two primes or more");
+    assert_eq!((gap.length, gap.start, gap.end), (220, 47326693, 47326913));
+    // Within a range the records start afresh; -q prints the largest as LENGTH START END.
+    assert_eq!(
+        stdout(&erato(&["1e6", "2e6", "--gaps", "-q"])),
+        "70435\n132 1357201 1357333\n"
+    );
+    assert_eq!(stdout(&erato(&["24", "28", "--gaps", "-q"])), "0\nnone\n");
 }

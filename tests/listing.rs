@@ -269,6 +269,12 @@ fn json_record_is_one_object() {
         "mode",
         "primes",
         "twins",
+        "triplets",
+        "quadruplets",
+        "quintuplets",
+        "sextuplets",
+        "gap",
+        "gap_records",
         "ranks",
         "threads_per_rank",
         "windows",
@@ -276,7 +282,7 @@ fn json_record_is_one_object() {
     ];
     sorted.sort_unstable();
     assert_eq!(keys, sorted);
-    assert!(text.starts_with("{\"start\":0,\"stop\":1000000,\"mode\":\"count\",\"primes\":78498,\"twins\":null,\"ranks\":1,"), "{text}");
+    assert!(text.starts_with("{\"start\":0,\"stop\":1000000,\"mode\":\"count\",\"primes\":78498,\"twins\":null,\"triplets\":null,\"quadruplets\":null,\"quintuplets\":null,\"sextuplets\":null,\"gap\":null,\"gap_records\":null,\"ranks\":1,"), "{text}");
     // --json-file: the same record in a file, stdout as without it.
     let path = scratch("json-file", "r.json");
     let out = ok(&["1e6", "-q", "--json-file", path.to_str().unwrap()]);
@@ -290,12 +296,14 @@ fn json_record_is_one_object() {
         "--format",
         "python",
         "--json",
+        "--twins",
         "-o",
         scratch("json-list", "p.txt").to_str().unwrap(),
     ]))
     .unwrap();
     let record = Record::from_json(&text).unwrap();
     assert_eq!(record.mode, RecordMode::PrintPython);
+    // Twins are recorded when asked for (--twins), in listings as in counts.
     assert!(record.windows >= 1 && record.twins == Some(8169));
 }
 

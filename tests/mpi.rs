@@ -239,6 +239,19 @@ fn counts_and_twins() {
     same_stdout(&["2^64-1e7", "2^64-1", "--twins", "-q"]);
 }
 
+/// k-tuplets and gaps across rank boundaries (issue 10): the same as one process, which
+/// tests/primesieve.rs and tests/cli.rs check against primesieve and the published gaps.
+#[test]
+fn tuplets_gaps_and_nth_prime() {
+    same_stdout(&["1e9", "-c123456", "--gaps", "-q"]);
+    same_stdout(&["2^64-1e7", "2^64-1", "-c3456", "--gaps", "-q"]);
+    for range in [["0", "1000"], ["5", "13"], ["1e6", "1e6+300"]] {
+        same_stdout(&[range[0], range[1], "-c23456", "--gaps", "-q"]);
+    }
+    same_stdout(&["1000", "-p3"]);
+    same_stdout(&["1e6", "-n", "-q"]);
+}
+
 #[test]
 fn tiny_and_empty_slices() {
     for range in [

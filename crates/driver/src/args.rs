@@ -84,6 +84,15 @@ impl TypedValueParser for Number {
         value: &OsStr,
     ) -> Result<u64, clap::Error> {
         let text = text(cmd, arg, value)?;
+        if text.starts_with('-') && text[1..].starts_with(|c: char| c.is_ascii_alphabetic()) {
+            // After `--` an option is read as a number: say so rather than call it negative.
+            return Err(invalid(
+                cmd,
+                arg,
+                text,
+                "is an option, not a number (options go before --)",
+            ));
+        }
         expr::parse_u64(text).map_err(|e| invalid(cmd, arg, text, e))
     }
 }
@@ -176,6 +185,116 @@ impl TypedValueParser for Bytes {
     }
 }
 
+/// Which counts `--count=K` asks for: bit k for each digit k of K (1 primes, 2 twin primes,
+/// 3 triplets, ..., 6 sextuplets), as primesieve reads `-c123`; `-c0` asks for nothing (the
+/// default count of primes then applies, as in primesieve).
+#[derive(Clone, Copy, Debug)]
+pub struct Kinds;
+
+/// Reads the digits of `--count=K` (see [`Kinds`]); the error says why not.
+pub fn parse_kinds(text: &str) -> Result<u8, String> {
+    let t = text.trim();
+    if t == "0" {
+        return Ok(0);
+    }
+    let mut kinds = 0u8;
+    for c in t.chars() {
+        match c.to_digit(10) {
+            Some(k @ 1..=6) => kinds |= 1 << k,
+            _ => {
+                return Err(
+                    "must be digits from 1 to 6 (1 primes, 2 twin primes, 3 triplets, \
+                    4 quadruplets, 5 quintuplets, 6 sextuplets), e.g. -c2 or -c123"
+                        .into(),
+                )
+            }
+        }
+    }
+    if kinds == 0 {
+        return Err("is empty: give digits from 1 to 6, e.g. -c2 or -c123".into());
+    }
+    Ok(kinds)
+}
+
+impl TypedValueParser for Kinds {
+    type Value = u8;
+
+    fn parse_ref(
+        &self,
+        cmd: &Command,
+        arg: Option<&Arg>,
+        value: &OsStr,
+    ) -> Result<u8, clap::Error> {
+        let text = text(cmd, arg, value)?;
+        parse_kinds(text).map_err(|why| invalid(cmd, arg, text, why))
+    }
+}
+
+/// erato's options that take a value in the next argument: what follows them is never rewritten
+/// by [`primesieve_spellings`].
+const TAKES_VALUE: &[&str] = &[
+    "-o",
+    "--output",
+    "--bitmap",
+    "--json-file",
+    "--checkpoint",
+    "-t",
+    "--threads",
+    "--max-memory",
+    "--segment-size",
+    "-s",
+    "--size",
+    "-d",
+    "--dist",
+    "--stress-test",
+    "--seed",
+    "--format",
+];
+
+/// The command line with primesieve's attached spellings made clap's: `-c` and `-cK` become
+/// `--count` and `--count=K`, `-pK` becomes `--print=K` (also `-c=K`, `--countK`, `--printK`).
+/// A separate value is not read as K (`-p 3` is `-p` and the number 3, as erato always read it);
+/// nothing after `--`, and no value of an option (`-o -c2`), is touched.
+pub fn primesieve_spellings(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Vec<std::ffi::OsString> {
+    let mut out = Vec::new();
+    let mut verbatim = false;
+    let mut value_next = false;
+    for (i, arg) in args.into_iter().enumerate() {
+        let Some(text) = arg.to_str().filter(|_| i > 0 && !verbatim && !value_next) else {
+            value_next = false;
+            out.push(arg);
+            continue;
+        };
+        if text == "--" {
+            verbatim = true;
+        }
+        value_next = TAKES_VALUE.contains(&text);
+        let rewritten = [
+            ("-c", "--count"),
+            ("--count", "--count"),
+            ("-p", "--print"),
+            ("--print", "--print"),
+        ]
+        .iter()
+        .find_map(|&(short, long)| {
+            let rest = text.strip_prefix(short)?;
+            let rest = rest.strip_prefix('=').unwrap_or(rest);
+            match rest {
+                "" if short == "-c" => Some(long.to_owned()),
+                "" => None,
+                _ if short.starts_with("--") && !rest.starts_with(|c: char| c.is_ascii_digit()) => {
+                    None
+                }
+                _ => Some(format!("{long}={rest}")),
+            }
+        });
+        out.push(rewritten.map_or(arg, Into::into));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,5 +378,40 @@ mod tests {
             "{message}"
         );
         assert_eq!(shown("a\nb"), "\"a\\nb\"");
+    }
+
+    #[test]
+    fn primesieve_spellings_become_clap_ones() {
+        let rewrite = |args: &[&str]| -> Vec<String> {
+            let all = std::iter::once("erato")
+                .chain(args.iter().copied())
+                .map(Into::into);
+            primesieve_spellings(all)
+                .into_iter()
+                .skip(1)
+                .map(|a| a.into_string().unwrap())
+                .collect()
+        };
+        assert_eq!(rewrite(&["100", "-c"]), ["100", "--count"]);
+        assert_eq!(
+            rewrite(&["100", "-c123", "-p3"]),
+            ["100", "--count=123", "--print=3"]
+        );
+        assert_eq!(
+            rewrite(&["-c=2", "--count4", "--print=2"]),
+            ["--count=2", "--count=4", "--print=2"]
+        );
+        assert_eq!(rewrite(&["-p", "5", "100"]), ["-p", "5", "100"]);
+        assert_eq!(
+            rewrite(&["-o", "-c2", "--", "-p3"]),
+            ["-o", "-c2", "--", "-p3"]
+        );
+        assert_eq!(rewrite(&["--print", "--counts"]), ["--print", "--counts"]);
+        assert_eq!(parse_kinds("123"), Ok(0b1110));
+        assert_eq!(parse_kinds("6"), Ok(1 << 6));
+        assert_eq!(parse_kinds("0"), Ok(0));
+        for bad in ["", "00", "10", "7", "1a", "-1"] {
+            assert!(parse_kinds(bad).is_err(), "{bad}");
+        }
     }
 }

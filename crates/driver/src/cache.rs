@@ -32,6 +32,11 @@ fn sysfs_cache(level: u32) -> Option<usize> {
     None
 }
 
+/// The L1 data and L2 cache sizes in bytes read from sysfs, where it says (`erato --cpu-info`).
+pub fn detected() -> (Option<usize>, Option<usize>) {
+    (sysfs_cache(1), sysfs_cache(2))
+}
+
 /// The sieve configuration for this machine: L1 chunks the size of the L1 data cache and segments
 /// sized from the work, at most half the L2 cache ([`SieveConfig::for_caches`]), unless
 /// `segment_kib` fixes the segment size.

@@ -326,6 +326,32 @@ impl Drop for SieveStream<'_> {
     }
 }
 
+impl Engine {
+    /// Runs `f` with the calling thread's own sieve on each of `ranges` (one thread each, taken
+    /// dynamically), returning the results in order, or `None` once `cancel` is set. For work
+    /// beyond counting and listing (`crate::summary`: k-tuplets).
+    pub fn map_each_until<R: Send>(
+        &self,
+        ranges: &[(u64, u64)],
+        cancel: &AtomicBool,
+        f: impl Fn(&mut Sieve, u64, u64) -> R + Sync,
+    ) -> Option<Vec<R>> {
+        self.pool.install(|| {
+            ranges
+                .par_iter()
+                .map(|&(a, b)| {
+                    if cancel.load(Ordering::Relaxed) {
+                        return None;
+                    }
+                    let result = self.with_sieve(|s| f(s, a, b));
+                    self.chunk_done(a, b);
+                    Some(result)
+                })
+                .collect()
+        })
+    }
+}
+
 /// Words of the odd-only bitmap of `[lo & !127, hi]`: what [`Engine::fill_words`] produces.
 pub fn words_from_aligned(lo: u64, hi: u64) -> usize {
     sieve_core::OddBitmap::words_for(lo & !127, hi)

@@ -1,16 +1,17 @@
-//! Numbers as people type them on a command line: `1000000`, `1e10`, `1.5e9`, `2^32`, `1e12+1e10`,
-//! `2^64-1`, `(2^32)^2-1`, `10*2^20`.
+//! Numbers as people type them on a command line: `1000000`, `1_000_000`, `1e10`, `1.5e9`, `2^32`,
+//! `2**32` (Python's power), `1e12+1e10`, `2^64-1`, `(2^32)^2-1`, `10*2^20`, `5e-0`, `15e-1*2`.
 //!
-//! Grammar (whitespace and `_` between digits are ignored):
+//! Grammar (whitespace, and `_` after a digit, are ignored):
 //! ```text
 //! expr   = term (('+' | '-') term)*
 //! term   = power ('*' power)*
-//! power  = atom ('^' power)?            (right-associative)
+//! power  = atom (('^' | '**') power)?   (right-associative)
 //! atom   = number | '(' expr ')'
-//! number = digits ('.' digits)? (('e' | 'E') digits)?
+//! number = digits ('.' digits)? (('e' | 'E') ('+' | '-')? digits)?
 //! ```
-//! Everything is evaluated exactly in 128-bit integers; a value that is negative, fractional or
-//! above `2^64 - 1` at the end is an error, and so is any step that overflows 128 bits.
+//! Everything is evaluated exactly in 128-bit integers; a literal or value that is negative,
+//! fractional (`1.5`, `1e-3`; `5e-0` and `50e-1` are whole) or above `2^64 - 1` at the end is an
+//! error, and so is any step that overflows 128 bits.
 
 /// The largest value erato accepts, spelled out for messages.
 pub const MAX_TEXT: &str = "2^64-1 (18446744073709551615)";
@@ -110,18 +111,30 @@ impl Parser<'_> {
     fn term(&mut self) -> Result<i128, ExprError> {
         let mut acc = self.power()?;
         while let Some(b'*') = self.peek() {
+            if self.text.get(self.pos + 1) == Some(&b'*') {
+                break; // `**`, a power: `power` took it unless it ends the text
+            }
             self.pos += 1;
             acc = acc.checked_mul(self.power()?).ok_or(ExprError::Overflow)?;
         }
         Ok(acc)
     }
 
+    /// Skips a power operator, `^` or Python's `**`, if one comes next.
+    fn power_operator(&mut self) -> bool {
+        match self.peek() {
+            Some(b'^') => self.pos += 1,
+            Some(b'*') if self.text.get(self.pos + 1) == Some(&b'*') => self.pos += 2,
+            _ => return false,
+        }
+        true
+    }
+
     /// `atom ('^' atom)*`, evaluated right to left (`2^3^2` is `2^9`). A loop rather than recursion,
     /// so that a chain of any length (`2^2^...^2`) cannot overflow the stack.
     fn power(&mut self) -> Result<i128, ExprError> {
         let mut operands = vec![self.atom()?];
-        while let Some(b'^') = self.peek() {
-            self.pos += 1;
+        while self.power_operator() {
             operands.push(self.atom()?);
         }
         let mut exp = operands.pop().expect("at least one operand");
@@ -154,7 +167,16 @@ impl Parser<'_> {
                 }
             }
             Some(c) if c.is_ascii_digit() => self.number(),
-            Some(b'-') => Err(ExprError::Negative),
+            // A minus sign before a number or a parenthesis: a negative value. Before anything else
+            // (`-q` after `--`) it is just out of place.
+            Some(b'-')
+                if self
+                    .text
+                    .get(self.pos + 1)
+                    .is_some_and(|c| c.is_ascii_digit() || *c == b'(' || *c == b'.') =>
+            {
+                Err(ExprError::Negative)
+            }
             _ => Err(self.unexpected()),
         }
     }
@@ -197,10 +219,8 @@ impl Parser<'_> {
         }
         if let Some(b'e' | b'E') = self.text.get(self.pos) {
             self.pos += 1;
-            if self.text.get(self.pos) == Some(&b'-') {
-                return Err(ExprError::Fraction);
-            }
-            if self.text.get(self.pos) == Some(&b'+') {
+            let negative = self.text.get(self.pos) == Some(&b'-');
+            if let Some(b'+' | b'-') = self.text.get(self.pos) {
                 self.pos += 1;
             }
             let mut exp = Value {
@@ -210,9 +230,14 @@ impl Parser<'_> {
             if self.digits(&mut exp, false)? == 0 {
                 return Err(self.unexpected());
             }
-            let exp = u32::try_from(exp.mantissa).map_err(|_| ExprError::Overflow)?;
+            let mut exp = u32::try_from(exp.mantissa).map_err(|_| ExprError::Overflow)?;
             if v.mantissa == 0 {
                 return Ok(0);
+            }
+            if negative {
+                // mantissa * 10^-(scale + exp): whole only if those digits are zeros.
+                v.scale = v.scale.checked_add(exp).ok_or(ExprError::Fraction)?;
+                exp = 0;
             }
             // mantissa * 10^(exp - scale), exactly.
             if exp >= v.scale {
@@ -279,6 +304,16 @@ mod tests {
             ("18446744073709551615", u64::MAX),
             ("0e5", 0),
             ("1e19", 10_000_000_000_000_000_000),
+            ("2**32", 1 << 32),
+            ("10**6", 1_000_000),
+            ("2 ** 64 - 1", u64::MAX),
+            ("2**3**2", 512),
+            ("3*2**4", 48),
+            ("5e-0", 5),
+            ("50e-1", 5),
+            ("1000e-3", 1),
+            ("0e-5", 0),
+            ("1_000_000", 1_000_000),
         ] {
             assert_eq!(parse_u64(text), Ok(want), "{text}");
         }
@@ -300,7 +335,13 @@ mod tests {
             ("2^", Incomplete),
             ("(3", Incomplete),
             ("1e-3", Fraction),
+            ("15e-1", Fraction),
+            ("1500e-3", Fraction),
+            ("2.5e-0*2", Fraction),
+            ("1e-100", Fraction),
             ("1.5", Fraction),
+            ("2**-1", Negative),
+            ("2**64", TooLarge),
             ("2^-1", Negative),
             ("2^200", Overflow),
             ("2^100*2^100", Overflow),
@@ -311,7 +352,8 @@ mod tests {
             assert_eq!(parse_u64(text), Err(want), "{text}");
         }
         for text in [
-            "0x", "nan", "inf", "abc", "1..2", "١٢٣", "3)", "1 2", "1e1e1",
+            "0x", "nan", "inf", "abc", "1..2", "١٢٣", "3)", "1 2", "1e1e1", "-q", "--", "2***3",
+            "2*", "**2",
         ] {
             assert!(
                 matches!(parse_u64(text), Err(Unexpected { .. }) | Err(Incomplete)),

@@ -137,9 +137,9 @@ pub fn is_broken_pipe(e: &JobError) -> bool {
     matches!(e, JobError::Io(e) if e.kind() == io::ErrorKind::BrokenPipe)
 }
 
-const COUNTS_LEN: usize = 7;
+pub(crate) const COUNTS_LEN: usize = 7;
 
-fn encode(counts: Option<&Counts>) -> [u64; COUNTS_LEN] {
+pub(crate) fn encode(counts: Option<&Counts>) -> [u64; COUNTS_LEN] {
     let Some(c) = counts else {
         return [0; COUNTS_LEN];
     };
@@ -161,7 +161,7 @@ fn encode(counts: Option<&Counts>) -> [u64; COUNTS_LEN] {
     ]
 }
 
-fn decode(v: &[u64]) -> Option<Counts> {
+pub(crate) fn decode(v: &[u64]) -> Option<Counts> {
     let flags = v[0];
     if flags & 1 == 0 {
         return None;
@@ -190,7 +190,7 @@ pub fn minimum_memory(ranks: usize) -> usize {
 
 /// Cuts `[lo, hi]` into one share per rank by estimated cost. Rank 0 computes the cuts and every
 /// rank takes rank 0's, so that ranks whose floating-point libraries round differently still agree.
-fn shares(comm: &dyn Comm, lo: u64, hi: u64) -> Vec<Option<(u64, u64)>> {
+pub(crate) fn shares(comm: &dyn Comm, lo: u64, hi: u64) -> Vec<Option<(u64, u64)>> {
     let ranks = comm.size();
     // Each share as [present, first, last].
     let mut flat: Vec<u64> = plan::split_by_cost(lo, hi, ranks)

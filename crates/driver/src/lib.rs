@@ -20,12 +20,14 @@ pub mod error;
 pub mod expr;
 pub mod format;
 pub mod job;
+pub mod nth;
 pub mod output;
 pub mod plan;
 pub mod progress;
 pub mod query;
 pub mod record;
 pub mod selftest;
+pub mod summary;
 
 /// The threads a run uses when none are asked for, and a note for stderr when that is not what the
 /// environment said.

@@ -345,11 +345,42 @@ pub fn nth_prime(
     start: u64,
     cancel: &AtomicBool,
 ) -> Result<u64, NthPrimeError> {
+    nth_prime_by(&OnEngine { engine, cancel }, n, start)
+}
+
+/// How [`nth_prime_by`] counts and lists the primes of a window: on one engine's threads
+/// ([`nth_prime`]), or spread over ranks as well (`crate::nth`). Every rank of a job must get the
+/// same answers, so that they all take the same steps.
+pub trait PrimeSource {
+    /// The number of primes in `[lo, hi]`.
+    fn count_primes(&self, lo: u64, hi: u64) -> Result<u64, NthPrimeError>;
+    /// The primes of `[lo, hi]`, a window of about a million primes.
+    fn list_primes(&self, lo: u64, hi: u64) -> Result<Vec<u64>, NthPrimeError>;
+}
+
+/// One engine's threads, stopping when `cancel` is set.
+struct OnEngine<'a> {
+    engine: &'a Engine,
+    cancel: &'a AtomicBool,
+}
+
+impl PrimeSource for OnEngine<'_> {
+    fn count_primes(&self, lo: u64, hi: u64) -> Result<u64, NthPrimeError> {
+        Ok(count(self.engine, lo, hi, false, self.cancel)?.primes)
+    }
+
+    fn list_primes(&self, lo: u64, hi: u64) -> Result<Vec<u64>, NthPrimeError> {
+        Ok(primes(self.engine, lo, hi, self.cancel)?)
+    }
+}
+
+/// [`nth_prime`] with the windows counted and listed by `source`.
+pub fn nth_prime_by(source: &dyn PrimeSource, n: i64, start: u64) -> Result<u64, NthPrimeError> {
     match n {
         0 if start <= 2 => Ok(2),
-        0 => nth_above(engine, 1, start - 1, cancel),
-        n if n > 0 => nth_above(engine, n.unsigned_abs(), start, cancel),
-        n => nth_below(engine, n.unsigned_abs(), start, cancel),
+        0 => nth_above(source, 1, start - 1),
+        n if n > 0 => nth_above(source, n.unsigned_abs(), start),
+        n => nth_below(source, n.unsigned_abs(), start),
     }
 }
 
@@ -359,12 +390,7 @@ fn gap_near(x: f64) -> f64 {
 }
 
 /// The `n`-th prime above `start` (`n >= 1`).
-fn nth_above(
-    engine: &Engine,
-    n: u64,
-    start: u64,
-    cancel: &AtomicBool,
-) -> Result<u64, NthPrimeError> {
+fn nth_above(source: &dyn PrimeSource, n: u64, start: u64) -> Result<u64, NthPrimeError> {
     if n > PRIMES_BELOW_2_64 || start == u64::MAX {
         return Err(NthPrimeError::AboveMax);
     }
@@ -379,7 +405,7 @@ fn nth_above(
         if (remaining as f64) < LIST_BELOW {
             let width = (1.25 * span + 2000.0) as u64;
             let hi = lo.saturating_add(width);
-            let found = primes(engine, lo, hi, cancel)?;
+            let found = source.list_primes(lo, hi)?;
             if let Some(&p) = found.get(remaining as usize - 1) {
                 return Ok(p);
             }
@@ -391,36 +417,31 @@ fn nth_above(
             continue;
         }
         let hi = lo.saturating_add((shrink * span) as u64);
-        let counts = count(engine, lo, hi, false, cancel)?;
-        if counts.primes >= remaining {
+        let primes = source.count_primes(lo, hi)?;
+        if primes >= remaining {
             shrink /= 2.0; // the estimate was off: try a narrower window from the same place
             continue;
         }
         if hi == u64::MAX {
             return Err(NthPrimeError::AboveMax);
         }
-        remaining -= counts.primes;
+        remaining -= primes;
         lo = hi + 1;
     }
 }
 
 /// The `n`-th prime below `start` counting down (`n >= 1`).
-fn nth_below(
-    engine: &Engine,
-    n: u64,
-    start: u64,
-    cancel: &AtomicBool,
-) -> Result<u64, NthPrimeError> {
-    let too_few = |engine: &Engine| -> Result<u64, NthPrimeError> {
+fn nth_below(source: &dyn PrimeSource, n: u64, start: u64) -> Result<u64, NthPrimeError> {
+    let too_few = |source: &dyn PrimeSource| -> Result<u64, NthPrimeError> {
         let found = if start < 3 {
             0
         } else {
-            count(engine, 0, start - 1, false, cancel)?.primes
+            source.count_primes(0, start - 1)?
         };
         Err(NthPrimeError::TooFewBelow { found })
     };
     if start < 3 {
-        return too_few(engine);
+        return too_few(source);
     }
     let mut hi = start - 1;
     let mut remaining = n;
@@ -430,27 +451,27 @@ fn nth_below(
         if (remaining as f64) < LIST_BELOW {
             let width = (1.25 * span + 2000.0) as u64;
             let lo = hi.saturating_sub(width);
-            let found = primes(engine, lo, hi, cancel)?;
+            let found = source.list_primes(lo, hi)?;
             if let Some(i) = found.len().checked_sub(remaining as usize) {
                 return Ok(found[i]);
             }
             if lo == 0 {
-                return too_few(engine);
+                return too_few(source);
             }
             remaining -= found.len() as u64;
             hi = lo - 1;
             continue;
         }
         let lo = hi.saturating_sub((shrink * span) as u64);
-        let counts = count(engine, lo, hi, false, cancel)?;
-        if counts.primes >= remaining {
+        let primes = source.count_primes(lo, hi)?;
+        if primes >= remaining {
             shrink /= 2.0;
             continue;
         }
         if lo == 0 {
-            return too_few(engine);
+            return too_few(source);
         }
-        remaining -= counts.primes;
+        remaining -= primes;
         hi = lo - 1;
     }
 }

@@ -10,6 +10,12 @@
 //!     mode: RecordMode::Count,
 //!     primes: 78_498,
 //!     twins: None,
+//!     triplets: None,
+//!     quadruplets: None,
+//!     quintuplets: None,
+//!     sextuplets: None,
+//!     gap: None,
+//!     gap_records: None,
 //!     ranks: 1,
 //!     threads_per_rank: 2,
 //!     windows: 0,
@@ -58,6 +64,27 @@ pub struct Seconds {
     pub total: f64,
 }
 
+/// A gap between consecutive primes `start` and `end`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GapRecord {
+    /// `end - start`.
+    pub length: u64,
+    /// The prime before the gap.
+    pub start: u64,
+    /// The prime after it.
+    pub end: u64,
+}
+
+impl From<sieve_core::Gap> for GapRecord {
+    fn from(g: sieve_core::Gap) -> Self {
+        Self {
+            length: g.length,
+            start: g.start,
+            end: g.end(),
+        }
+    }
+}
+
 /// One run, as `--json` prints it: a single line, fields in this order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Record {
@@ -69,8 +96,27 @@ pub struct Record {
     pub mode: RecordMode,
     /// Primes in `[start, stop]`.
     pub primes: u64,
-    /// Twin pairs, when counted (`--twins`, and every listing); `null` otherwise.
+    /// Twin pairs when asked for (`--twins`, `-c2`); `null` otherwise, listings included.
     pub twins: Option<u64>,
+    /// Prime triplets when asked for (`-c3`); `null` otherwise (and in records before them).
+    #[serde(default)]
+    pub triplets: Option<u64>,
+    /// Prime quadruplets when asked for (`-c4`); `null` otherwise.
+    #[serde(default)]
+    pub quadruplets: Option<u64>,
+    /// Prime quintuplets when asked for (`-c5`); `null` otherwise.
+    #[serde(default)]
+    pub quintuplets: Option<u64>,
+    /// Prime sextuplets when asked for (`-c6`); `null` otherwise.
+    #[serde(default)]
+    pub sextuplets: Option<u64>,
+    /// The largest gap between consecutive primes of the range, its first occurrence (`--gaps`;
+    /// `null` without it, or with fewer than two primes in the range).
+    #[serde(default)]
+    pub gap: Option<GapRecord>,
+    /// The record gaps of the range, each longer than every earlier one in it (`--gaps`).
+    #[serde(default)]
+    pub gap_records: Option<Vec<GapRecord>>,
     /// MPI ranks.
     pub ranks: usize,
     /// Threads per rank.
@@ -109,14 +155,19 @@ impl Record {
             } => RecordMode::PrintBinary,
             Mode::Bitmap(_) => RecordMode::Bitmap,
         };
-        let twins_counted = request.twins || !matches!(request.mode, Mode::Count);
         let p = report.phases;
         Record {
             start: request.lo,
             stop: request.hi,
             mode,
             primes: report.counts.primes,
-            twins: twins_counted.then_some(report.counts.twins),
+            twins: request.twins.then_some(report.counts.twins),
+            triplets: None,
+            quadruplets: None,
+            quintuplets: None,
+            sextuplets: None,
+            gap: None,
+            gap_records: None,
             ranks: report.ranks,
             threads_per_rank: report.threads,
             windows: report.windows,
@@ -128,6 +179,20 @@ impl Record {
                 total: micro(total),
             },
         }
+    }
+
+    /// Sets the k-tuplet counts (k = 3..=6) to `count(k)`.
+    pub fn set_tuplets(&mut self, count: impl Fn(usize) -> Option<u64>) {
+        self.triplets = count(3);
+        self.quadruplets = count(4);
+        self.quintuplets = count(5);
+        self.sextuplets = count(6);
+    }
+
+    /// Sets the largest gap and the record gaps.
+    pub fn set_gaps(&mut self, gaps: &sieve_core::Gaps) {
+        self.gap = gaps.largest().map(GapRecord::from);
+        self.gap_records = Some(gaps.records.iter().copied().map(GapRecord::from).collect());
     }
 
     /// The record as one line of JSON (no newline).

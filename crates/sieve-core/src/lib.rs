@@ -41,6 +41,8 @@
 //! - `cpu`: which instruction-set paths run (`ERATO_FORCE_PORTABLE=1` forces the portable ones).
 //! - `segment`: [`Sieve`] ties these together for each segment.
 //! - `count`: popcount counting and composable twin counts ([`Counts`]).
+//! - [`mod@gaps`]: gaps between consecutive primes, the largest and the records ([`Gaps`]).
+//! - [`mod@tuplets`]: prime k-tuplets (k = 2..=6), counted in pieces that combine ([`Tuplets`]).
 //! - [`oracle`]: obviously correct slow methods, used to test the fast ones.
 
 #[cfg(target_pointer_width = "16")]
@@ -51,19 +53,23 @@ pub mod bitmap;
 mod bucket;
 mod count;
 mod cpu;
+pub mod gaps;
 pub mod oracle;
 mod pool;
 mod presieve;
 mod segment;
 mod small;
 mod sparse;
+pub mod tuplets;
 mod wheel;
 
 pub use base_primes::SievingPrimes;
 pub use bitmap::{file as bitmap_file, BitmapError, OddBitmap};
 pub use count::{Counts, Edge};
 pub use cpu::simd_path;
+pub use gaps::{Gap, Gaps};
 pub use segment::{Sieve, SieveConfig, Window};
+pub use tuplets::{TupletTally, Tuplets};
 
 /// Number of primes in `[lo, hi]` (0 if `lo > hi`).
 pub fn count_primes(lo: u64, hi: u64) -> u64 {
