@@ -208,10 +208,15 @@ fn settings(cli: Cli) -> Result<Settings, Error> {
                 .into(),
         ));
     }
-    if print_tuplets.is_some() && matches!(cli.format, FormatArg::Python) {
-        return Err(Error::Usage(
-            "--format python lists primes (-p), not k-tuplets (-p2 .. -p6)".into(),
-        ));
+    if print_tuplets.is_some() && !matches!(cli.format, FormatArg::Lines) {
+        let name = match cli.format {
+            FormatArg::Python => "python",
+            FormatArg::Npy => "npy",
+            _ => "binary",
+        };
+        return Err(Error::Usage(format!(
+            "--format {name} lists primes (-p), not k-tuplets (-p2 .. -p6)"
+        )));
     }
     let asked: u8 = cli.count.iter().fold(0, |all, &k| all | k);
     let mut kinds = asked | if cli.twins { 0b110 } else { 0 };

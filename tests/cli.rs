@@ -130,6 +130,8 @@ fn bad_input_is_one_line_and_exit_2() {
         &["2^64-1", "-d", "1"],
         &["1", "18446744073709551557", "-n"],
         &["100", "-p3", "--format", "python"],
+        &["100", "-p3", "--format", "npy", "-o", "/dev/null"],
+        &["100", "-p3", "--format", "binary"],
         &["100", "-c3", "--checkpoint", "/nonexistent/cp"],
         &["--", "100", "-q"],
         &["100", "-n", "--json"],
