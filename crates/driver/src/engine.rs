@@ -146,19 +146,7 @@ impl Engine {
         twins: bool,
         cancel: &AtomicBool,
     ) -> Option<Vec<Counts>> {
-        self.pool.install(|| {
-            ranges
-                .par_iter()
-                .map(|&(a, b)| {
-                    if cancel.load(Ordering::Relaxed) {
-                        return None;
-                    }
-                    let counts = self.with_sieve(|s| s.count(primes, a, b, twins));
-                    self.chunk_done(a, b);
-                    Some(counts)
-                })
-                .collect()
-        })
+        self.map_each_until(ranges, cancel, |s, a, b| s.count(primes, a, b, twins))
     }
 
     /// Fills `out` with the odd-only bitmap words of `[lo, hi]` as the sieve lays them out from
