@@ -156,6 +156,10 @@ impl Generator {
     fn refill(&mut self) {
         let hi = (self.next_lo + (GENERATOR_BLOCK - 1)).min(self.limit);
         self.words.clear();
+        // A block's words at once (it starts and ends within two words of GENERATOR_BLOCK / 128):
+        // grown by doubling, the vector held 224 KB of heap at once while reallocating (heaptrack).
+        self.words
+            .reserve_exact((GENERATOR_BLOCK / 128) as usize + 2);
         let words = &mut self.words;
         let mut first_odd = None;
         self.sieve
