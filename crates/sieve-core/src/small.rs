@@ -141,27 +141,36 @@ fn opaque(mut x: usize) -> usize {
     x
 }
 
+/// The 32 copies of a function generic over the class `C = p mod 8` and a starting bit `R0`, as a
+/// table indexed by `[p % 8 / 2][bit % 8]`.
+macro_rules! copies {
+    ($f:ident) => {
+        [
+            copies!(@row $f, 1),
+            copies!(@row $f, 3),
+            copies!(@row $f, 5),
+            copies!(@row $f, 7),
+        ]
+    };
+    (@row $f:ident, $c:literal) => {
+        [
+            $f::<$c, 0>,
+            $f::<$c, 1>,
+            $f::<$c, 2>,
+            $f::<$c, 3>,
+            $f::<$c, 4>,
+            $f::<$c, 5>,
+            $f::<$c, 6>,
+            $f::<$c, 7>,
+        ]
+    };
+}
+
 /// Signature shared by the 32 copies of [`cross_turns`].
 type TurnsFn = unsafe fn(*mut u8, usize, usize, usize, usize) -> usize;
 
 /// The copies of [`cross_turns`], indexed by `[p % 8 / 2][bit % 8]`.
-const TURNS: [[TurnsFn; 8]; 4] = {
-    macro_rules! row {
-        ($c:literal) => {
-            [
-                cross_turns::<$c, 0>,
-                cross_turns::<$c, 1>,
-                cross_turns::<$c, 2>,
-                cross_turns::<$c, 3>,
-                cross_turns::<$c, 4>,
-                cross_turns::<$c, 5>,
-                cross_turns::<$c, 6>,
-                cross_turns::<$c, 7>,
-            ]
-        };
-    }
-    [row!(1), row!(3), row!(5), row!(7)]
-};
+const TURNS: [[TurnsFn; 8]; 4] = copies!(cross_turns);
 
 /// Crosses off the turns below `stop` of every prime in medium list `list`, all of class
 /// `C = p mod 8` with their next turn starting at a bit `R0 mod 8`, and files each prime into
@@ -209,23 +218,7 @@ type ListFn =
     unsafe fn(&mut BlockLists<MEDIUM_BLOCK>, usize, usize, (*mut u8, usize), usize, usize);
 
 /// The copies of [`cross_list`], indexed like the lists: `[p % 8 / 2][next % 8]`.
-const LISTS: [[ListFn; 8]; 4] = {
-    macro_rules! row {
-        ($c:literal) => {
-            [
-                cross_list::<$c, 0>,
-                cross_list::<$c, 1>,
-                cross_list::<$c, 2>,
-                cross_list::<$c, 3>,
-                cross_list::<$c, 4>,
-                cross_list::<$c, 5>,
-                cross_list::<$c, 6>,
-                cross_list::<$c, 7>,
-            ]
-        };
-    }
-    [row!(1), row!(3), row!(5), row!(7)]
-};
+const LISTS: [[ListFn; 8]; 4] = copies!(cross_list);
 
 /// Crosses off, for every prime in `primes`, each wheel turn that starts below `stop`, and leaves
 /// each prime's `next` at the first turn starting at or after `stop`.
