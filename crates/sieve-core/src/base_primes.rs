@@ -14,10 +14,20 @@ use crate::{Sieve, SieveConfig};
 /// generate every prime up to `2^32`, the most any `u64` interval needs.
 pub(crate) const STORED_MAX: u64 = 1 << 16;
 
-/// Numbers per block of generated primes: their odd-only bitmap takes 128 KiB. Each block pays
-/// the first multiples of the stored primes once, about 6,500 divisions: near 2^64 a chunk reads
-/// 2,048 blocks.
+/// The most numbers in a block of generated primes: their odd-only bitmap takes 128 KiB. Each
+/// block pays the first multiples of the primes up to its square root once (up to 6,500
+/// divisions near 2^32): near 2^64 a chunk reads 2,048 blocks.
 const GENERATOR_BLOCK: u64 = 1 << 21;
+
+/// Numbers in the block of generated primes that starts at `lo`: `64 sqrt(lo)`, so that the first
+/// multiples a block pays (about `2 sqrt(lo) / ln(lo)`) stay a few per cent of its sieving, rounded
+/// up to a power of two between `2^17` and [`GENERATOR_BLOCK`]. Lower down, smaller blocks keep
+/// less memory: for intervals up to 10^15 the bitmap is 32 KiB instead of 128 KiB.
+fn block_for(lo: u64) -> u64 {
+    (64 * lo.isqrt())
+        .next_power_of_two()
+        .clamp(1 << 17, GENERATOR_BLOCK)
+}
 
 /// The sieving primes for intervals whose top is at most `limit^2` (a bit beyond): those `p` with
 /// `167 < p <= limit`, `limit <= 2^32 - 1`. Cheap to build and to share between threads by
@@ -154,12 +164,12 @@ impl Generator {
     /// Sieves the next block and points at its first word.
     #[cold]
     fn refill(&mut self) {
-        let hi = (self.next_lo + (GENERATOR_BLOCK - 1)).min(self.limit);
+        let block = block_for(self.next_lo);
+        let hi = (self.next_lo + (block - 1)).min(self.limit);
         self.words.clear();
-        // A block's words at once (it starts and ends within two words of GENERATOR_BLOCK / 128):
-        // grown by doubling, the vector held 224 KB of heap at once while reallocating (heaptrack).
-        self.words
-            .reserve_exact((GENERATOR_BLOCK / 128) as usize + 2);
+        // A block's words at once (it starts and ends within two words of block / 128): grown by
+        // doubling, the vector held 224 KB of heap at once while reallocating (heaptrack).
+        self.words.reserve_exact((block / 128) as usize + 2);
         let words = &mut self.words;
         let mut first_odd = None;
         self.sieve
