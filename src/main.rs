@@ -78,7 +78,7 @@ struct Cli {
     /// Also report the gaps between consecutive primes in the range: the largest (its first
     /// occurrence) and the record gaps (each longer than every earlier one in the range); with -q
     /// one line "LENGTH START END".
-    #[arg(long, conflicts_with_all = ["checkpoint", "nth_prime"])]
+    #[arg(long, conflicts_with = "nth_prime")]
     gaps: bool,
     /// Print the cache sizes erato detected and the segment sizes it uses, then exit.
     #[arg(long, exclusive = true)]
@@ -224,11 +224,6 @@ fn settings(cli: Cli) -> Result<Settings, Error> {
     if kinds == 0 && !listing_to_stdout {
         // Primes, as without any option; the k-tuplets printed to a file with -pK.
         kinds = print_tuplets.as_ref().map_or(0b10, |&(k, _)| 1 << k);
-    }
-    if cli.checkpoint.is_some() && kinds & TUPLET_KINDS != 0 {
-        return Err(Error::Usage(
-            "--checkpoint records counts of primes and twin primes only, not -c3 .. -c6".into(),
-        ));
     }
     if cli.json && cli.print.is_some() && cli.output.is_none() {
         return Err(Error::Usage(
@@ -410,9 +405,9 @@ fn run(comm: &dyn Comm) -> Result<u8, Error> {
     });
     let tuplet_kinds = settings.kinds & TUPLET_KINDS;
     let summarise = tuplet_kinds != 0 || settings.gaps;
-    let (lo, hi, gaps) = (request.lo, request.hi, settings.gaps);
+    let gaps = settings.gaps;
     let result = if summarise && matches!(request.mode, Mode::Count) {
-        summary::run(comm, &engine, lo, hi, tuplet_kinds, gaps)
+        summary::run(comm, &engine, request, tuplet_kinds, gaps)
             .map(|r| r.map(|(report, s)| (report, Some(s))))
     } else {
         job::run(comm, &engine, request).and_then(|report| {
@@ -420,7 +415,7 @@ fn run(comm: &dyn Comm) -> Result<u8, Error> {
                 return Ok(report.map(|r| (r, None)));
             }
             // A listing or bitmap that also counts k-tuplets or gaps: a second pass.
-            let counted = summary::run(comm, &engine, lo, hi, tuplet_kinds, gaps)?;
+            let counted = summary::run(comm, &engine, request, tuplet_kinds, gaps)?;
             Ok(report.zip(counted).map(|(r, (_, s))| (r, Some(s))))
         })
     };

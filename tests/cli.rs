@@ -132,7 +132,6 @@ fn bad_input_is_one_line_and_exit_2() {
         &["100", "-p3", "--format", "python"],
         &["100", "-p3", "--format", "npy", "-o", "/dev/null"],
         &["100", "-p3", "--format", "binary"],
-        &["100", "-c3", "--checkpoint", "/nonexistent/cp"],
         &["--", "100", "-q"],
         &["100", "-n", "--json"],
         &["100", "-p3", "--json", "-o", "/dev/null"],
