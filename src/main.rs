@@ -78,7 +78,7 @@ struct Cli {
     /// Also report the gaps between consecutive primes in the range: the largest (its first
     /// occurrence) and the record gaps (each longer than every earlier one in the range); with -q
     /// one line "LENGTH START END".
-    #[arg(long, conflicts_with_all = ["checkpoint", "nth_prime"])]
+    #[arg(long, conflicts_with = "nth_prime")]
     gaps: bool,
     /// Print the cache sizes erato detected and the segment sizes it uses, then exit.
     #[arg(long, exclusive = true)]
@@ -224,11 +224,6 @@ fn settings(cli: Cli) -> Result<Settings, Error> {
     if kinds == 0 && !listing_to_stdout {
         // Primes, as without any option; the k-tuplets printed to a file with -pK.
         kinds = print_tuplets.as_ref().map_or(0b10, |&(k, _)| 1 << k);
-    }
-    if cli.checkpoint.is_some() && kinds & TUPLET_KINDS != 0 {
-        return Err(Error::Usage(
-            "--checkpoint records counts of primes and twin primes only, not -c3 .. -c6".into(),
-        ));
     }
     if cli.json && cli.print.is_some() && cli.output.is_none() {
         return Err(Error::Usage(
@@ -410,9 +405,9 @@ fn run(comm: &dyn Comm) -> Result<u8, Error> {
     });
     let tuplet_kinds = settings.kinds & TUPLET_KINDS;
     let summarise = tuplet_kinds != 0 || settings.gaps;
-    let (lo, hi, gaps) = (request.lo, request.hi, settings.gaps);
+    let gaps = settings.gaps;
     let result = if summarise && matches!(request.mode, Mode::Count) {
-        summary::run(comm, &engine, lo, hi, tuplet_kinds, gaps)
+        summary::run(comm, &engine, request, tuplet_kinds, gaps)
             .map(|r| r.map(|(report, s)| (report, Some(s))))
     } else {
         job::run(comm, &engine, request).and_then(|report| {
@@ -420,7 +415,7 @@ fn run(comm: &dyn Comm) -> Result<u8, Error> {
                 return Ok(report.map(|r| (r, None)));
             }
             // A listing or bitmap that also counts k-tuplets or gaps: a second pass.
-            let counted = summary::run(comm, &engine, lo, hi, tuplet_kinds, gaps)?;
+            let counted = summary::run(comm, &engine, request, tuplet_kinds, gaps)?;
             Ok(report.zip(counted).map(|(r, (_, s))| (r, Some(s))))
         })
     };
@@ -464,6 +459,7 @@ fn run(comm: &dyn Comm) -> Result<u8, Error> {
             &mut out,
             &settings,
             listing_to_stdout,
+            &header(&engine, request.hi, ranks),
             value,
             gaps.as_ref(),
             record.seconds.total,
@@ -481,14 +477,28 @@ fn label(k: usize) -> &'static str {
     }
 }
 
+/// primesieve's lines before its results when not quiet: the segment size this run sieves with
+/// (for STOP `hi`) and the threads (per rank; under MPI, a `Ranks = R` line follows when there
+/// are several). primesieve's status line (`0%` .. `100%` on stdout) has no counterpart: erato's
+/// progress bar goes to stderr (`--progress`).
+fn header(engine: &driver::engine::Engine, hi: u64, ranks: usize) -> String {
+    let kib = engine.config().segment_bytes_for(hi) >> 10;
+    let mut text = format!("Sieve size = {kib} KiB\nThreads = {}\n", engine.threads());
+    if ranks > 1 {
+        text.push_str(&format!("Ranks = {ranks}\n"));
+    }
+    text
+}
+
 /// Writes the counts asked for (`value(k)` for each kind k) and the seconds, as primesieve does:
 /// after a listing on stdout, or with -q, a bare number when one count is shown and `Label: N`
 /// lines when several (erato's --twins -q: two bare numbers), "Seconds: S" first when asked
-/// (--time); otherwise `Label: N` lines, then the seconds.
+/// (--time); otherwise `header` (see [`header`]), `Label: N` lines, then the seconds.
 fn write_counts(
     out: &mut dyn Write,
     settings: &Settings,
     after_listing: bool,
+    header: &str,
     value: impl Fn(usize) -> u64,
     gaps: Option<&sieve_core::Gaps>,
     seconds: f64,
@@ -538,6 +548,7 @@ fn write_counts(
         }
         return write_gaps(out);
     }
+    out.write_all(header.as_bytes())?;
     for &k in &kinds {
         writeln!(out, "{}: {}", label(k), value(k))?;
     }
@@ -585,7 +596,9 @@ fn nth_prime(
         })
         .and_then(|()| writeln!(out, "{prime}"))
     } else {
-        writeln!(out, "Nth prime: {prime}").and_then(|()| writeln!(out, "Seconds: {seconds:.3}"))
+        out.write_all(header(engine, prime, comm.size()).as_bytes())
+            .and_then(|()| writeln!(out, "Nth prime: {prime}"))
+            .and_then(|()| writeln!(out, "Seconds: {seconds:.3}"))
     };
     written.and_then(|()| out.flush()).map_err(Error::Stdout)?;
     Ok(0)
@@ -637,9 +650,18 @@ fn print_tuplets(
     };
     let seconds = began.elapsed().as_secs_f64();
     let mut out = std::io::stdout().lock();
-    write_counts(&mut out, settings, output.is_none(), value, None, seconds)
-        .and_then(|()| out.flush())
-        .map_err(Error::Stdout)?;
+    let header = header(engine, hi, 1);
+    write_counts(
+        &mut out,
+        settings,
+        output.is_none(),
+        &header,
+        value,
+        None,
+        seconds,
+    )
+    .and_then(|()| out.flush())
+    .map_err(Error::Stdout)?;
     Ok(0)
 }
 

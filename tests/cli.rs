@@ -52,13 +52,19 @@ fn start_and_stop_are_inclusive() {
 
 #[test]
 fn output_formats() {
-    let out = erato(&["100"]);
-    let text = stdout(&out);
-    assert!(text.starts_with("Primes: 25\nSeconds: "), "{text}");
-    let out = erato(&["1e6", "--twins"]);
+    // Without -q, primesieve's header first (tests/primesieve.rs compares it with primesieve's).
+    let out = erato(&["100", "-s", "64", "-t", "1"]);
     let text = stdout(&out);
     assert!(
-        text.starts_with("Primes: 78498\nTwin primes: 8169\nSeconds: "),
+        text.starts_with("Sieve size = 64 KiB\nThreads = 1\nPrimes: 25\nSeconds: "),
+        "{text}"
+    );
+    let out = erato(&["1e6", "--twins", "-t", "2"]);
+    let text = stdout(&out);
+    let results = text.split_once("Threads = 2\n").map_or("", |(_, r)| r);
+    assert!(
+        text.starts_with("Sieve size = ")
+            && results.starts_with("Primes: 78498\nTwin primes: 8169\nSeconds: "),
         "{text}"
     );
     let out = erato(&["1e6", "--twins", "-q"]);
@@ -69,9 +75,9 @@ fn output_formats() {
         stdout(&erato(&["100", "-c123", "-q"])),
         "Primes: 25\nTwin primes: 8\nPrime triplets: 8\n"
     );
-    let text = stdout(&erato(&["100", "-c3456"]));
+    let text = stdout(&erato(&["100", "-c3456", "-s", "64", "-t", "1"]));
     assert!(
-        text.starts_with("Prime triplets: 8\nPrime quadruplets: 2\nPrime quintuplets: 3\nPrime sextuplets: 1\nSeconds: "),
+        text.starts_with("Sieve size = 64 KiB\nThreads = 1\nPrime triplets: 8\nPrime quadruplets: 2\nPrime quintuplets: 3\nPrime sextuplets: 1\nSeconds: "),
         "{text}"
     );
     assert!(stdout(&erato(&["100", "-q", "--time"])).starts_with("Seconds: "));
@@ -132,7 +138,6 @@ fn bad_input_is_one_line_and_exit_2() {
         &["100", "-p3", "--format", "python"],
         &["100", "-p3", "--format", "npy", "-o", "/dev/null"],
         &["100", "-p3", "--format", "binary"],
-        &["100", "-c3", "--checkpoint", "/nonexistent/cp"],
         &["--", "100", "-q"],
         &["100", "-n", "--json"],
         &["100", "-p3", "--json", "-o", "/dev/null"],

@@ -284,6 +284,91 @@ fn checkpoint_survives_a_kill_and_resumes_exactly() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// k-tuplets and gaps across the units of a checkpoint: killed part way and resumed with another
+/// thread count, the answer is exactly that of an uninterrupted run; resumed with other options or
+/// from a damaged file, refused with one line.
+#[test]
+fn checkpointed_tuplets_and_gaps_resume_exactly() {
+    const RANGE: [&str; 3] = ["1e12", "1e12+3e10", "-q"];
+    const UNITS: usize = 27;
+    let cases: [(&str, &[&str]); 2] =
+        [("all", &["-c3456", "--gaps"]), ("gaps", &["--gaps", "-c2"])];
+    for (name, options) in cases {
+        let dir = scratch(&format!("checkpoint-{name}"));
+        let file = dir.join("count.checkpoint");
+        let file_arg = file.to_str().unwrap();
+        let erato = |extra: &[&str], threads: &str| {
+            let mut c = Command::new(ERATO);
+            c.args(RANGE)
+                .args(options)
+                .args(extra)
+                .args(["-t", threads]);
+            c
+        };
+        let uninterrupted = erato(&[], "2").output().unwrap();
+        assert!(uninterrupted.status.success());
+        let mut child = erato(&["--checkpoint", file_arg], "1")
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let began = Instant::now();
+        while done_units(&file) < 4 {
+            assert!(
+                began.elapsed() < Duration::from_secs(60),
+                "no progress recorded"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let recorded = done_units(&file);
+        assert!(
+            (4..UNITS).contains(&recorded),
+            "{name}: {recorded} units recorded"
+        );
+        let resumed = erato(&["--checkpoint", file_arg], "2").output().unwrap();
+        assert!(resumed.status.success(), "{name}: {resumed:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&resumed.stdout),
+            String::from_utf8_lossy(&uninterrupted.stdout),
+            "{name}"
+        );
+        assert_eq!(done_units(&file), UNITS);
+        // Whole: the same answer again, from the file alone.
+        let again = erato(&["--checkpoint", file_arg], "1").output().unwrap();
+        assert_eq!(again.stdout, uninterrupted.stdout, "{name}");
+
+        let refused = |args: &[&str], want: &str| {
+            let out = Command::new(ERATO)
+                .args(RANGE)
+                .args(args)
+                .args(["--checkpoint", file_arg])
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+            assert!(out.stdout.is_empty(), "{args:?}: printed an answer");
+            assert_eq!(err.lines().count(), 1, "{err}");
+            assert!(
+                err.starts_with("erato: error: checkpoint ") && err.contains(want),
+                "{args:?}: {err}"
+            );
+        };
+        // Other k-tuplets, or without the gaps: another run.
+        refused(&["-c345", "--gaps"], "written for another run");
+        refused(&["-c3456"], "written for another run");
+        refused(&["-c2"], "written for another run");
+        let good = std::fs::read(&file).unwrap();
+        // Damaged: one byte changed in the middle, or cut short.
+        let mut damaged = good.clone();
+        damaged[good.len() / 2] ^= 1;
+        std::fs::write(&file, &damaged).unwrap();
+        refused(options, "checksum");
+        std::fs::write(&file, &good[..good.len() - 3]).unwrap();
+        refused(options, "checksum");
+    }
+}
+
 /// A checkpoint is input: damaged, truncated, edited or from the old format without a checksum, it
 /// is refused with one line and status 2, never turned into a wrong answer.
 #[test]
@@ -321,7 +406,7 @@ fn damaged_checkpoints_are_refused() {
     refused(&good[..good.len() - 4], "checksum");
     // The old format, which had no checksum.
     refused(
-        &without_crc.replace("erato-checkpoint 2", "erato-checkpoint 1"),
+        &without_crc.replace("erato-checkpoint 3", "erato-checkpoint 1"),
         "format 1",
     );
     // Whole again: the answer, from the file.

@@ -252,6 +252,55 @@ fn tuplets_gaps_and_nth_prime() {
     same_stdout(&["1e6", "-n", "-q"]);
 }
 
+/// `-p2` .. `-p6` from several ranks: rank 0 prints every k-tuplet of the whole range on all its
+/// threads while the others wait, so the output is the one process's, every tuplet once and in
+/// order, whatever the rank slices would have been; with a count after it and with `-o FILE` too.
+#[test]
+fn printed_tuplets_from_several_ranks() {
+    for k in 2..=6 {
+        let print = format!("-p{k}");
+        for range in [
+            ["0", "1e6"],
+            ["1e12", "1e12+2e6"],
+            ["2^64-2e6", "2^64-1"],
+            ["5", "30"],
+        ] {
+            same_stdout(&[range[0], range[1], &print, "-t", "1"]);
+        }
+        same_stdout(&["1e6", &print, "-c1234", "-t", "2"]);
+    }
+    let file = scratch("tuplets.txt");
+    let path = file.to_str().unwrap();
+    let want = alone(&["1e7", "-p3", "-c3", "-q"]).stdout;
+    let written = alone(&["1e7", "-p3", "-o", path]);
+    assert!(written.status.success());
+    let one = std::fs::read(&file).unwrap();
+    std::fs::remove_file(&file).unwrap();
+    for ranks in [2, 3] {
+        assert_eq!(mpirun_ok(ranks, &["1e7", "-p3", "-c3", "-q"]).stdout, want);
+        mpirun_ok(ranks, &["1e7", "-p3", "-o", path]);
+        assert_eq!(std::fs::read(&file).unwrap(), one, "-n {ranks} -p3 -o FILE");
+        std::fs::remove_file(&file).unwrap();
+    }
+}
+
+/// Without -q, primesieve's header with erato's threads per rank, then the ranks.
+#[test]
+fn header_names_the_ranks() {
+    let out = mpirun_ok(2, &["1e6", "-s", "64", "-t", "1"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("Sieve size = 64 KiB\nThreads = 1\nRanks = 2\nPrimes: 78498\nSeconds: "),
+        "{text}"
+    );
+    let alone = alone(&["1e6", "-s", "64", "-t", "1"]);
+    let text = String::from_utf8_lossy(&alone.stdout);
+    assert!(
+        text.starts_with("Sieve size = 64 KiB\nThreads = 1\nPrimes: 78498\nSeconds: "),
+        "{text}"
+    );
+}
+
 #[test]
 fn tiny_and_empty_slices() {
     for range in [
@@ -684,6 +733,33 @@ fn checkpoint_resumes_with_other_ranks() {
     interrupted_count(&file, start);
     let resumed = mpirun_ok(3, &checkpointed(&file));
     assert_eq!(resumed.stdout, alone(&CHECKPOINTED).stdout);
+}
+
+/// k-tuplets and gaps across checkpoint units and ranks: begun alone, stopped after a few units,
+/// finished with three ranks, exactly the answer of an uninterrupted run.
+#[test]
+fn checkpointed_tuplets_and_gaps_resume_with_other_ranks() {
+    let file = scratch("tuplets-gaps.checkpoint");
+    let args = ["1e12", "1e12+5e10", "-c3456", "--gaps", "-q"];
+    let with_file = |threads: &'static str| {
+        let mut all = args.to_vec();
+        all.extend(["--checkpoint", file.to_str().unwrap(), "-t", threads]);
+        all
+    };
+    let mut start = Command::new(ERATO);
+    start.args(with_file("1"));
+    interrupted_count(&file, start);
+    let resumed = mpirun_ok(3, &with_file("1"));
+    assert_eq!(resumed.stdout, alone(&args).stdout);
+    // Resumed with other k-tuplets: refused by rank 0, once, and every rank stops.
+    let mut other = with_file("1");
+    other[2] = "-c345";
+    let out = mpirun(2, &other);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("erato: ")).collect();
+    assert_eq!(errors.len(), 1, "{err}");
+    assert!(errors[0].contains("written for another run"), "{err}");
 }
 
 /// A checkpoint holds counts and the range, nothing of MPI: a count begun with one library's build

@@ -146,3 +146,66 @@ fn nth_primes_and_distances_match() {
         assert_eq!(mine, theirs, "{a:?}");
     }
 }
+
+/// Without -q both print primesieve's header, `Sieve size = N KiB` and `Threads = N`, before the
+/// results. With the same -s and -t the lines are the same but for two, by design: the seconds
+/// (erato prints them last, primesieve first) and primesieve's status line (`\r0%\r100%` on
+/// stdout, which --no-status drops; erato's progress bar goes to stderr).
+#[test]
+fn headers_match_without_quiet() {
+    let Some(ps) = primesieve() else { return };
+    // Each line but the seconds and the status line.
+    let results = |text: &str| -> String {
+        text.lines()
+            .filter(|l| !l.starts_with("Seconds: ") && !l.starts_with('\r'))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    let cases: [&[&str]; 7] = [
+        &["1000000"],
+        &["1000000", "-c2"],
+        &["100", "200", "-c3456"],
+        &["1000", "-c123"],
+        &["1000000", "-n"],
+        &["-d", "1000"],
+        &["1000000", "--time"],
+    ];
+    for case in cases {
+        for status in [&["--no-status"][..], &[]] {
+            let mut a = args(case);
+            a.extend(args(&["-s", "64", "-t", "1"]));
+            a.extend(args(status));
+            let (mine, theirs) = both(ps, &a);
+            assert!(
+                mine.starts_with("Sieve size = 64 KiB\nThreads = 1\n"),
+                "{a:?}: {mine}"
+            );
+            assert_eq!(results(&mine), results(&theirs), "{a:?}");
+            assert_eq!(mine.matches("Seconds: ").count(), 1, "{a:?}: {mine}");
+            assert!(!mine.contains('\r'), "{a:?}: {mine:?}");
+        }
+    }
+    // erato's own segment size and threads when not given, and nothing of them with -q.
+    let mine = run(env!("CARGO_BIN_EXE_erato"), &args(&["1000000", "-c2"]));
+    let lines: Vec<&str> = mine.lines().collect();
+    let kib: usize = lines[0]
+        .strip_prefix("Sieve size = ")
+        .and_then(|l| l.strip_suffix(" KiB"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{mine}"));
+    assert!(kib.is_power_of_two(), "{mine}");
+    let threads: usize = lines[1]
+        .strip_prefix("Threads = ")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{mine}"));
+    assert!(threads >= 1, "{mine}");
+    assert_eq!(lines[2], "Twin primes: 8169");
+    for quiet in [
+        &["1000000", "-c2", "-q"][..],
+        &["1000000", "-n", "-q"],
+        &["100", "-p3"],
+    ] {
+        let (mine, theirs) = both(ps, &args(quiet));
+        assert_eq!(mine, theirs, "{quiet:?}");
+    }
+}

@@ -236,7 +236,20 @@ pub fn run(
         return list(comm, engine, &primes, request, phases);
     };
     if let Some(path) = &request.checkpoint {
-        return count_with_checkpoint(comm, engine, &primes, request, path, phases);
+        let asked = crate::checkpoint::Asked {
+            twins: request.twins,
+            kinds: 0,
+            gaps: false,
+        };
+        let done =
+            crate::checkpoint::count(comm, engine, &primes, lo, hi, asked, path, &mut phases)?;
+        return Ok(done.map(|summary| Report {
+            counts: summary.counts,
+            ranks,
+            threads,
+            phases,
+            windows: 0,
+        }));
     }
     let t = Instant::now();
     let slice = shares(comm, lo, hi)[comm.rank()];
@@ -258,86 +271,6 @@ pub fn run(
             phases,
             windows: 0,
         }
-    }))
-}
-
-/// Counting in rounds of checkpoint units (see [`crate::checkpoint`]).
-fn count_with_checkpoint(
-    comm: &dyn Comm,
-    engine: &Engine,
-    primes: &SievingPrimes,
-    request: &Request,
-    path: &std::path::Path,
-    mut phases: Phases,
-) -> Result<Option<Report>, JobError> {
-    use crate::checkpoint::{units, Checkpoint};
-    let (lo, hi) = (request.lo, request.hi);
-    let (ranks, rank) = (comm.size(), comm.rank());
-    let all = units(lo, hi);
-    // Rank 0 reads the file; every rank learns whether it may go on and which units are done.
-    let mut checkpoint = None;
-    let mut verdict = Ok(());
-    if rank == 0 {
-        match Checkpoint::open(path, lo, hi, request.twins) {
-            Ok(cp) => checkpoint = Some(cp),
-            Err(e) => verdict = Err(JobError::Checkpoint(e)),
-        }
-    }
-    if !comm.broadcast_flag(verdict.is_ok()) {
-        verdict?;
-        return Err(JobError::CheckpointRefusedByRank0);
-    }
-    let mut done = vec![0u64; all.len().div_ceil(64)];
-    if let Some(cp) = &checkpoint {
-        for (unit, word) in (0..all.len())
-            .filter(|&u| cp.is_done(u))
-            .map(|u| (u, u / 64))
-        {
-            done[word] |= 1 << (unit % 64);
-        }
-    }
-    comm.broadcast(&mut done);
-    let pending: Vec<usize> = (0..all.len())
-        .filter(|&u| done[u / 64] >> (u % 64) & 1 == 0)
-        .collect();
-
-    let t = Instant::now();
-    let mut gather_time = Duration::ZERO;
-    // Each round gives every thread of every rank about two units, then saves.
-    let round = (2 * ranks * engine.threads()).max(1);
-    for batch in pending.chunks(round) {
-        let share = |r: usize| &batch[r * batch.len() / ranks..(r + 1) * batch.len() / ranks];
-        let mine: Vec<(u64, u64)> = share(rank).iter().map(|&u| all[u]).collect();
-        let counts = engine.count_each(primes, &mine, request.twins);
-        let encoded: Vec<u64> = share(rank)
-            .iter()
-            .zip(&counts)
-            .flat_map(|(&u, c)| std::iter::once(u as u64).chain(encode(Some(c))))
-            .collect();
-        let sizes: Vec<usize> = (0..ranks)
-            .map(|r| share(r).len() * (1 + COUNTS_LEN))
-            .collect();
-        let g = Instant::now();
-        let gathered = comm.gather_varcount(encoded, &sizes);
-        gather_time += g.elapsed();
-        if let (Some(words), Some(cp)) = (gathered, checkpoint.as_mut()) {
-            for record in words.chunks_exact(1 + COUNTS_LEN) {
-                cp.record(
-                    record[0] as usize,
-                    decode(&record[1..]).expect("a unit's counts"),
-                );
-            }
-            cp.save().map_err(JobError::Checkpoint)?;
-        }
-    }
-    phases.sieve = t.elapsed().as_secs_f64();
-    phases.reduce = gather_time.as_secs_f64();
-    Ok(checkpoint.map(|cp| Report {
-        counts: cp.total().expect("every unit is done"),
-        ranks,
-        threads: engine.threads(),
-        phases,
-        windows: 0,
     }))
 }
 

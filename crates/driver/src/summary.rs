@@ -22,9 +22,10 @@ use std::time::Instant;
 
 use sieve_core::{tuplets, Counts, Gaps, SievingPrimes, TupletTally, Tuplets};
 
+use crate::checkpoint;
 use crate::comm::Comm;
 use crate::engine::Engine;
-use crate::job::{self, JobError, Phases, Report};
+use crate::job::{self, JobError, Phases, Report, Request};
 use crate::plan;
 use crate::query::{Cancelled, PrimeChunks};
 
@@ -41,7 +42,7 @@ pub struct Summary {
 
 impl Summary {
     /// The summary of the union of `self` and the adjacent `next`.
-    fn combine(self, next: Summary) -> Summary {
+    pub fn combine(self, next: Summary) -> Summary {
         Summary {
             counts: self.counts.combine(next.counts),
             tuplets: self.tuplets.combine(next.tuplets),
@@ -60,7 +61,23 @@ fn count_ranges(
     gaps: bool,
     cancel: &AtomicBool,
 ) -> Result<Summary, Cancelled> {
-    let each = engine
+    Ok(summarise_each(engine, primes, ranges, kinds, gaps, cancel)?
+        .into_iter()
+        .reduce(Summary::combine)
+        .expect("at least one range"))
+}
+
+/// The summary of each of `ranges` (one thread each, taken dynamically), in order: counts, the
+/// k-tuplets of each bit k of `kinds` and, if `gaps`, the gaps.
+pub(crate) fn summarise_each(
+    engine: &Engine,
+    primes: &SievingPrimes,
+    ranges: &[(u64, u64)],
+    kinds: u8,
+    gaps: bool,
+    cancel: &AtomicBool,
+) -> Result<Vec<Summary>, Cancelled> {
+    engine
         .map_each_until(ranges, cancel, |sieve, a, b| {
             let mut counts: Option<Counts> = None;
             let mut tally = TupletTally::new(a, b, kinds);
@@ -92,11 +109,7 @@ fn count_ranges(
                 gaps,
             }
         })
-        .ok_or(Cancelled)?;
-    Ok(each
-        .into_iter()
-        .reduce(Summary::combine)
-        .expect("at least one range"))
+        .ok_or(Cancelled)
 }
 
 /// Counts (primes and twins), the k-tuplets for each bit k of `kinds` (2..=6) and, if `gaps`, the
@@ -136,23 +149,43 @@ fn encode(t: Option<&Tuplets>) -> [u64; TUPLETS_LEN] {
     }
 }
 
-/// Counts `[lo, hi]` with its k-tuplets (each bit k of `kinds`) and, if `gaps`, its gaps on every
-/// rank: each rank counts its slice of the plan on all its threads, and rank 0 combines the slices
-/// in rank order. Rank 0 returns the report and the summary, the other ranks `None`.
+/// Counts `request`'s `[lo, hi]` with its k-tuplets (each bit k of `kinds`) and, if `gaps`, its
+/// gaps on every rank: each rank counts its slice of the plan on all its threads, and rank 0
+/// combines the slices in rank order. With `request.checkpoint`, in rounds of checkpoint units
+/// instead ([`crate::checkpoint`]). Rank 0 returns the report and the summary, the other ranks
+/// `None`.
 pub fn run(
     comm: &dyn Comm,
     engine: &Engine,
-    lo: u64,
-    hi: u64,
+    request: &Request,
     kinds: u8,
     gaps: bool,
 ) -> Result<Option<(Report, Summary)>, JobError> {
     let began = Instant::now();
+    let (lo, hi) = (request.lo, request.hi);
     let primes = SievingPrimes::for_hi(hi);
     let mut phases = Phases {
         plan: began.elapsed().as_secs_f64(),
         ..Phases::default()
     };
+    if let Some(path) = &request.checkpoint {
+        let asked = checkpoint::Asked {
+            twins: request.twins,
+            kinds,
+            gaps,
+        };
+        let done = checkpoint::count(comm, engine, &primes, lo, hi, asked, path, &mut phases)?;
+        return Ok(done.map(|summary| {
+            let report = Report {
+                counts: summary.counts,
+                ranks: comm.size(),
+                threads: engine.threads(),
+                phases,
+                windows: 0,
+            };
+            (report, summary)
+        }));
+    }
     let t = Instant::now();
     let slice = job::shares(comm, lo, hi)[comm.rank()];
     let never = AtomicBool::new(false);
@@ -169,12 +202,7 @@ pub fn run(
     });
     phases.sieve = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    // Each rank's counts and tuplets (fixed size), then its gaps (as long as its records).
-    let mut words = job::encode(mine.as_ref().map(|s| &s.counts)).to_vec();
-    words.extend(encode(mine.as_ref().map(|s| &s.tuplets)));
-    if let Some(g) = mine.as_ref().and_then(|s| s.gaps.as_ref()) {
-        words.extend(g.to_words());
-    }
+    let words = to_words(mine.as_ref());
     let mut sizes = vec![0u64; comm.size()];
     if let Some(all) = comm.gather(&[words.len() as u64]) {
         sizes.copy_from_slice(&all);
@@ -190,14 +218,7 @@ pub fn run(
             .filter_map(|&size| {
                 let rank = &all[at..at + size];
                 at += size;
-                let counts = job::decode(&rank[..job::COUNTS_LEN])?;
-                let t = &rank[job::COUNTS_LEN..job::COUNTS_LEN + TUPLETS_LEN];
-                let g = &rank[job::COUNTS_LEN + TUPLETS_LEN..];
-                Some(Summary {
-                    counts,
-                    tuplets: Tuplets::from_words(&t[1..]),
-                    gaps: gaps.then(|| Gaps::from_words(g).expect("a rank's gaps")),
-                })
+                from_words(rank, gaps)
             })
             .reduce(Summary::combine)
             .expect("rank slices cover the range");
@@ -212,6 +233,32 @@ pub fn run(
             summary,
         )
     }))
+}
+
+/// A summary (or its absence: a rank without a slice) as words for sending between ranks: its
+/// counts and tuplets (fixed size), then its gaps (as long as its records).
+pub(crate) fn to_words(s: Option<&Summary>) -> Vec<u64> {
+    let mut words = job::encode(s.map(|s| &s.counts)).to_vec();
+    words.extend(encode(s.map(|s| &s.tuplets)));
+    if let Some(g) = s.and_then(|s| s.gaps.as_ref()) {
+        words.extend(g.to_words());
+    }
+    words
+}
+
+/// Reads what [`to_words`] wrote: `None` for no summary (or words too few to be one).
+pub(crate) fn from_words(words: &[u64], gaps: bool) -> Option<Summary> {
+    let counts = job::decode(words.get(..job::COUNTS_LEN)?)?;
+    let t = words.get(job::COUNTS_LEN..job::COUNTS_LEN + TUPLETS_LEN)?;
+    let gaps = match gaps {
+        true => Some(Gaps::from_words(&words[job::COUNTS_LEN + TUPLETS_LEN..])?),
+        false => None,
+    };
+    Some(Summary {
+        counts,
+        tuplets: Tuplets::from_words(&t[1..]),
+        gaps,
+    })
 }
 
 /// Numbers listed per chunk when printing tuplets: about 3.6 million primes at the bottom of the
