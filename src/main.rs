@@ -493,7 +493,8 @@ fn header(engine: &driver::engine::Engine, hi: u64, ranks: usize) -> String {
 /// Writes the counts asked for (`value(k)` for each kind k) and the seconds, as primesieve does:
 /// after a listing on stdout, or with -q, a bare number when one count is shown and `Label: N`
 /// lines when several (erato's --twins -q: two bare numbers), "Seconds: S" first when asked
-/// (--time); otherwise `header` (see [`header`]), `Label: N` lines, then the seconds.
+/// (--time); otherwise, as primesieve, `header` (see [`header`]), the seconds, then `Label: N`
+/// lines.
 fn write_counts(
     out: &mut dyn Write,
     settings: &Settings,
@@ -549,11 +550,11 @@ fn write_counts(
         return write_gaps(out);
     }
     out.write_all(header.as_bytes())?;
+    writeln!(out, "Seconds: {seconds:.3}")?;
     for &k in &kinds {
         writeln!(out, "{}: {}", label(k), value(k))?;
     }
-    write_gaps(out)?;
-    writeln!(out, "Seconds: {seconds:.3}")
+    write_gaps(out)
 }
 
 /// `erato N [START] -n`: the N-th prime above START.
@@ -597,8 +598,8 @@ fn nth_prime(
         .and_then(|()| writeln!(out, "{prime}"))
     } else {
         out.write_all(header(engine, prime, comm.size()).as_bytes())
-            .and_then(|()| writeln!(out, "Nth prime: {prime}"))
             .and_then(|()| writeln!(out, "Seconds: {seconds:.3}"))
+            .and_then(|()| writeln!(out, "Nth prime: {prime}"))
     };
     written.and_then(|()| out.flush()).map_err(Error::Stdout)?;
     Ok(0)
