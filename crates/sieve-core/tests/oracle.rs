@@ -287,9 +287,10 @@ fn slack_reach_in_every_configuration() {
     let cases = [
         (SieveConfig::new(4 << 10, 4 << 10), 0, 600_000),
         (SieveConfig::new(8 << 10, 8 << 10), 3_999_000, 4_300_000),
-        // The slack sized by sqrt(hi) = 2039.6, the prime 2039 a hair below the medium bound
-        // (32768 / 16 = 2048): its turns reach the slack's last words.
-        (SieveConfig::new(4 << 10, 4 << 10), 4_100_000, 4_160_000),
+        // The slack sized by sqrt(hi) (2039, just below the medium bound 32768 / 16 = 2048): the
+        // first segment is full and holds 2039^2, so 2039's turns run up to 62 bits short of the
+        // slack's end (a slack one word short panics).
+        (SieveConfig::new(4 << 10, 4 << 10), 4_092_032, 4_161_599),
         // Adaptive, largest 256 KiB: 16 KiB segments here (4 x L1), many of them.
         (SieveConfig::for_caches(4 << 10, 512 << 10), 0, 700_000),
         (
