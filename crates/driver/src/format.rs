@@ -130,25 +130,251 @@ pub fn python_skip_words(mut state: PythonState, first_odd: u64, words: &[u64]) 
 }
 
 /// Appends `prime` to `out` in `format`, after everything before it (`python` says where that
-/// ended for the Python format).
+/// ended for the Python format). The plain conversion, for one prime; [`push_words`] formats runs
+/// of primes faster.
 #[inline]
 pub fn push_prime(format: Format, python: &mut PythonState, prime: u64, out: &mut Vec<u8>) {
+    let mut token = [0u8; TOKEN_MAX];
+    let len = slow_token(format, python, prime, &mut token);
+    out.extend_from_slice(&token[..len]);
+}
+
+/// The most bytes one prime's token takes in any format: `, ` (or `[`), 20 digits, a newline.
+const TOKEN_MAX: usize = 23;
+
+/// Bytes [`format_words`] may write past the end of its last token: it copies a whole
+/// [`Decimal::text`] for each token.
+const SLACK: usize = 32;
+
+/// Writes the token of `prime` into `token` with a full decimal conversion; returns its length.
+#[inline(never)]
+fn slow_token(format: Format, python: &mut PythonState, prime: u64, token: &mut [u8]) -> usize {
     match format {
         Format::Lines => {
-            out.extend_from_slice(itoa::Buffer::new().format(prime).as_bytes());
-            out.push(b'\n');
+            let mut buffer = itoa::Buffer::new();
+            let text = buffer.format(prime).as_bytes();
+            token[..text.len()].copy_from_slice(text);
+            token[text.len()] = b'\n';
+            text.len() + 1
         }
         Format::Python => {
             let mut buffer = itoa::Buffer::new();
-            let text = buffer.format(prime);
-            match python.take(text.len()) {
-                None => out.push(b'['),
-                Some(separator) => out.extend_from_slice(&[b',', separator]),
-            }
-            out.extend_from_slice(text.as_bytes());
+            let text = buffer.format(prime).as_bytes();
+            let lead = match python.take(text.len()) {
+                None => {
+                    token[0] = b'[';
+                    1
+                }
+                Some(separator) => {
+                    token[..2].copy_from_slice(&[b',', separator]);
+                    2
+                }
+            };
+            token[lead..lead + text.len()].copy_from_slice(text);
+            lead + text.len()
         }
-        Format::Npy | Format::Binary => out.extend_from_slice(&prime.to_le_bytes()),
+        Format::Npy | Format::Binary => {
+            token[..8].copy_from_slice(&prime.to_le_bytes());
+            8
+        }
     }
+}
+
+/// The decimal digits of numbers below 100, two by two.
+static PAIRS: [[u8; 2]; 100] = {
+    let mut pairs = [[0u8; 2]; 100];
+    let mut i = 0;
+    while i < 100 {
+        pairs[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+        i += 1;
+    }
+    pairs
+};
+
+/// The low digits [`Decimal`] keeps as a number: four, so that a carry into the digits above
+/// them comes once every 10^4 / (mean gap) primes (every few hundred).
+const LOW: u64 = 10_000;
+
+/// The text of the prime last written, kept so that the next one's is found by adding the gap:
+/// consecutive primes share their leading digits. The last four digits are kept as a number
+/// (`low`); a gap adds to it, and only when it passes 9999 does a one ripple into the digits
+/// above. A prime with another digit count (or below 10^4, or after a gap of 10^4 or more, or
+/// the first one) takes a full conversion.
+struct Decimal {
+    /// `lead` bytes (`, ` for Python, none for lines), the digits, then for lines a newline; the
+    /// four low digits in it are stale (`low` holds them). Copied whole into the output, which
+    /// leaves [`SLACK`] bytes of room.
+    text: [u8; SLACK],
+    /// Bytes before the digits.
+    lead: usize,
+    /// The token's length: `lead`, the digits, and the newline for lines.
+    len: usize,
+    /// Where the four low digits go in `text`.
+    low_at: usize,
+    /// The prime's last four digits, as a number.
+    low: u64,
+    /// The prime the text stands for (0 before the first).
+    value: u64,
+    /// Whether the text can be advanced by a gap: the prime has at least five digits.
+    ready: bool,
+}
+
+impl Decimal {
+    fn new(format: Format) -> Self {
+        let lead = if format == Format::Python { 2 } else { 0 };
+        let mut text = [0u8; SLACK];
+        text[..lead].copy_from_slice(&b", "[..lead]);
+        Self {
+            text,
+            lead,
+            len: 0,
+            low_at: 0,
+            low: 0,
+            value: 0,
+            ready: false,
+        }
+    }
+
+    /// Sets the text to `prime` by a full conversion.
+    fn set(&mut self, prime: u64) {
+        let mut buffer = itoa::Buffer::new();
+        let digits = buffer.format(prime).as_bytes();
+        let end = self.lead + digits.len();
+        self.text[self.lead..end].copy_from_slice(digits);
+        self.text[end] = b'\n'; // past the token for Python
+        self.len = if self.lead == 0 { end + 1 } else { end };
+        self.low_at = end.saturating_sub(4);
+        self.low = prime % LOW;
+        self.value = prime;
+        self.ready = digits.len() > 4;
+    }
+
+    /// Moves on to `prime` when adding its gap to the low digits passed 9999 (or the text is not
+    /// ready): a carry into the digits above, or a full conversion.
+    #[inline(never)]
+    fn advance_slowly(&mut self, prime: u64) {
+        let gap = prime - self.value;
+        if !self.ready || gap >= LOW {
+            return self.set(prime);
+        }
+        // low + gap is in [LOW, 2 LOW): add one to the digits above the low four.
+        let mut i = self.low_at;
+        loop {
+            if i == self.lead {
+                // All nines: one more digit.
+                return self.set(prime);
+            }
+            i -= 1;
+            if self.text[i] == b'9' {
+                self.text[i] = b'0';
+            } else {
+                self.text[i] += 1;
+                break;
+            }
+        }
+        self.low = self.low + gap - LOW;
+        self.value = prime;
+    }
+}
+
+/// Bytes the tokens of the primes of odd-only `words` (bit 0 stands for `first_odd`) take at most
+/// in `format`, plus [`SLACK`]: what [`format_words`] needs in its output.
+pub fn text_bound(format: Format, first_odd: u64, words: &[u64]) -> usize {
+    let primes: usize = words.iter().map(|w| w.count_ones() as usize).sum();
+    let token = match format {
+        Format::Npy | Format::Binary => 8,
+        // `, ` (or `[`) or a newline, and the digits of the largest number the words stand for.
+        Format::Lines | Format::Python => {
+            let last = first_odd.saturating_add(128 * words.len() as u64 - 2);
+            2 + last.checked_ilog10().unwrap_or(0) as usize + 1
+        }
+    };
+    primes * token + SLACK
+}
+
+/// Writes the primes of odd-only `words` (bit 0 stands for `first_odd`) in `format` into `out`
+/// from `at`, and returns where they end. `out` must hold [`text_bound`] bytes from `at`; bytes
+/// past the returned end are overwritten with junk.
+///
+/// Lines and Python's format keep the last prime's text ([`Decimal`]) and add each gap to it:
+/// per prime, a copy of 32 bytes, two digit pairs from a table and, for Python, the line
+/// filling of [`PythonState::take`].
+pub fn format_words(
+    format: Format,
+    python: &mut PythonState,
+    first_odd: u64,
+    words: &[u64],
+    out: &mut [u8],
+    at: usize,
+) -> usize {
+    match format {
+        Format::Lines => decimal_words::<false>(python, first_odd, words, out, at),
+        Format::Python => decimal_words::<true>(python, first_odd, words, out, at),
+        Format::Npy | Format::Binary => {
+            let mut pos = at;
+            for_each_prime(first_odd, words, |prime| {
+                out[pos..pos + 8].copy_from_slice(&prime.to_le_bytes());
+                pos += 8;
+            });
+            pos
+        }
+    }
+}
+
+/// Calls `f` with each prime of odd-only `words` (bit 0 stands for `first_odd`), in order.
+#[inline(always)]
+fn for_each_prime(first_odd: u64, words: &[u64], mut f: impl FnMut(u64)) {
+    for (j, &word) in words.iter().enumerate() {
+        let mut w = word;
+        let base = first_odd + 128 * j as u64;
+        while w != 0 {
+            f(base + 2 * u64::from(w.trailing_zeros()));
+            w &= w - 1;
+        }
+    }
+}
+
+/// [`format_words`] for lines (`PYTHON` false) and Python's format.
+fn decimal_words<const PYTHON: bool>(
+    python: &mut PythonState,
+    first_odd: u64,
+    words: &[u64],
+    out: &mut [u8],
+    at: usize,
+) -> usize {
+    let format = if PYTHON {
+        Format::Python
+    } else {
+        Format::Lines
+    };
+    let mut decimal = Decimal::new(format);
+    let mut pos = at;
+    for_each_prime(first_odd, words, |prime| {
+        let low = decimal.low.saturating_add(prime - decimal.value);
+        if decimal.ready && low < LOW {
+            decimal.low = low;
+            decimal.value = prime;
+        } else {
+            decimal.advance_slowly(prime);
+            if !decimal.ready || (PYTHON && !python.started()) {
+                // Below 10^4, or Python's first token (`[`, no separator).
+                pos += slow_token(format, python, prime, &mut out[pos..pos + TOKEN_MAX]);
+                return;
+            }
+        }
+        let token = &mut out[pos..pos + SLACK];
+        token.copy_from_slice(&decimal.text);
+        let (high, low) = ((decimal.low / 100) as usize, (decimal.low % 100) as usize);
+        let low_at = decimal.low_at;
+        token[low_at..low_at + 2].copy_from_slice(&PAIRS[high]);
+        token[low_at + 2..low_at + 4].copy_from_slice(&PAIRS[low]);
+        if PYTHON {
+            let digits = decimal.len - 2;
+            token[1] = python.take(digits).unwrap_or(b' ');
+        }
+        pos += decimal.len;
+    });
+    pos
 }
 
 /// Appends the primes of odd-only `words` (bit 0 stands for `first_odd`) to `out` in `format`.
@@ -159,19 +385,10 @@ pub fn push_words(
     words: &[u64],
     out: &mut Vec<u8>,
 ) {
-    for (j, &word) in words.iter().enumerate() {
-        let mut w = word;
-        let base = first_odd + 128 * j as u64;
-        while w != 0 {
-            push_prime(
-                format,
-                python,
-                base + 2 * u64::from(w.trailing_zeros()),
-                out,
-            );
-            w &= w - 1;
-        }
-    }
+    let start = out.len();
+    out.resize(start + text_bound(format, first_odd, words), 0);
+    let end = format_words(format, python, first_odd, words, out, start);
+    out.truncate(end);
 }
 
 /// What ends a listing: `]` and a newline for Python (`[]` and a newline when it listed nothing).
@@ -183,6 +400,21 @@ pub fn ending(format: Format, python: PythonState) -> &'static [u8] {
     }
 }
 
+/// One part's text. The buffer is kept from batch to batch, so that its pages are faulted in once,
+/// and only grows; it derefs to the text.
+#[derive(Debug, Default)]
+pub struct Text {
+    buffer: Vec<u8>,
+    used: usize,
+}
+
+impl std::ops::Deref for Text {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.buffer[..self.used]
+    }
+}
+
 /// Formats a listing window by window on the current rayon pool.
 pub struct ParallelFormatter {
     format: Format,
@@ -191,8 +423,8 @@ pub struct ParallelFormatter {
     parts_per_batch: usize,
     /// One text buffer per part of a batch, kept from batch to batch so that their pages are
     /// faulted in once: one set being written while the other is formatted.
-    texts: Vec<Vec<u8>>,
-    spare: Vec<Vec<u8>>,
+    texts: Vec<Text>,
+    spare: Vec<Text>,
 }
 
 impl ParallelFormatter {
@@ -221,7 +453,7 @@ impl ParallelFormatter {
         &mut self,
         first_odd: u64,
         words: &[u64],
-        write: impl FnMut(&[Vec<u8>]) -> Result<(), E> + Send,
+        write: impl FnMut(&[Text]) -> Result<(), E> + Send,
     ) -> Result<(), E> {
         let last = first_odd - 1 + (128 * words.len() as u64 - 1);
         self.window_counted(first_odd, words, (first_odd - 1, last), write)
@@ -236,7 +468,7 @@ impl ParallelFormatter {
         first_odd: u64,
         words: &[u64],
         range: (u64, u64),
-        mut write: impl FnMut(&[Vec<u8>]) -> Result<(), E> + Send,
+        mut write: impl FnMut(&[Text]) -> Result<(), E> + Send,
     ) -> Result<Counts, E> {
         if words.is_empty() {
             return Ok(Counts::of_words(range.0, range.1, words)); // [0, 0] has no odd number
@@ -244,11 +476,11 @@ impl ParallelFormatter {
         let (format, part_words) = (self.format, self.part_words);
         let batch_words = part_words * self.parts_per_batch;
         // Formats batch `b` (its parts starting at `starts`) into `texts`, returning its counts.
-        let format_batch = |b: usize, starts: Vec<PythonState>, texts: &mut Vec<Vec<u8>>| {
+        let format_batch = |b: usize, starts: Vec<PythonState>, texts: &mut Vec<Text>| {
             let batch = &words[b * batch_words..((b + 1) * batch_words).min(words.len())];
             let batch_odd = first_odd + 128 * (b * batch_words) as u64;
             if texts.len() < starts.len() {
-                texts.resize_with(starts.len(), Vec::new);
+                texts.resize_with(starts.len(), Text::default);
             }
             texts[..starts.len()]
                 .par_iter_mut()
@@ -257,8 +489,11 @@ impl ParallelFormatter {
                 .enumerate()
                 .map(|(i, ((text, part), mut python))| {
                     let odd = batch_odd + 128 * (i * part_words) as u64;
-                    text.clear();
-                    push_words(format, &mut python, odd, part, text);
+                    let need = text_bound(format, odd, part);
+                    if text.buffer.len() < need {
+                        text.buffer.resize(need, 0);
+                    }
+                    text.used = format_words(format, &mut python, odd, part, &mut text.buffer, 0);
                     // The part's numbers within `range` (never empty: windows hold no word
                     // wholly outside it).
                     let last = (odd - 1).saturating_add(128 * part.len() as u64 - 1);
@@ -419,6 +654,143 @@ mod tests {
         }
     }
 
+    /// Odd-only words from `first_odd` with the bit of each odd number `n` that `keep(n)`: any
+    /// numbers, not only primes, so that every digit count and gap can be put where wanted.
+    fn words_where(first_odd: u64, words: usize, keep: impl Fn(u64) -> bool) -> Vec<u64> {
+        (0..words)
+            .map(|j| {
+                (0..64).fold(0u64, |word, i| {
+                    let n = first_odd + 128 * j as u64 + 2 * i;
+                    word | u64::from(keep(n)) << i
+                })
+            })
+            .collect()
+    }
+
+    /// The numbers whose bits `words` set, as the slow oracle sees them: one by one.
+    fn numbers_of(first_odd: u64, words: &[u64]) -> Vec<u64> {
+        let mut numbers = Vec::new();
+        for (j, &word) in words.iter().enumerate() {
+            for i in 0..64 {
+                if word >> i & 1 == 1 {
+                    numbers.push(first_odd + 128 * j as u64 + 2 * i);
+                }
+            }
+        }
+        numbers
+    }
+
+    /// What the listing of `numbers` must be, written too plainly to be wrong: `format!` of each
+    /// number, and for Python a greedy fill of `str(list)` split at its spaces, as
+    /// `textwrap.fill(..., 80)` does it for words shorter than a line.
+    fn oracle(format: Format, numbers: &[u64]) -> Vec<u8> {
+        match format {
+            Format::Lines => numbers
+                .iter()
+                .map(|n| format!("{n}\n"))
+                .collect::<String>()
+                .into(),
+            Format::Python => {
+                let list = format!("{numbers:?}");
+                let mut lines: Vec<String> = Vec::new();
+                for word in list.split(' ') {
+                    match lines.last_mut() {
+                        Some(line) if line.len() + 1 + word.len() <= 80 => {
+                            line.push(' ');
+                            line.push_str(word);
+                        }
+                        _ => lines.push(word.to_string()),
+                    }
+                }
+                (lines.join("\n") + "\n").into()
+            }
+            Format::Npy | Format::Binary => numbers.iter().flat_map(|n| n.to_le_bytes()).collect(),
+        }
+    }
+
+    /// `words` from `first_odd` formatted in parts of `part_words` on three threads, with the
+    /// ending.
+    fn formatted(format: Format, first_odd: u64, words: &[u64], part_words: usize) -> Vec<u8> {
+        let mut f = ParallelFormatter::new(format, 3, part_words);
+        let mut out = Vec::new();
+        f.window(first_odd, words, |texts| {
+            texts.iter().for_each(|t| out.extend_from_slice(t));
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        out.extend_from_slice(f.ending());
+        out
+    }
+
+    /// Checks every format of `words` from `first_odd` against [`oracle`], in one part and in
+    /// parts of 1, 2 and 5 words.
+    fn check_against_oracle(first_odd: u64, words: &[u64]) {
+        let numbers = numbers_of(first_odd, words);
+        for format in [Format::Lines, Format::Python, Format::Binary] {
+            let want = oracle(format, &numbers);
+            for part in [1, 2, 5, words.len().max(1)] {
+                let got = formatted(format, first_odd, words, part);
+                assert!(
+                    got == want,
+                    "{format:?} from {first_odd}, part {part}: {:?}",
+                    String::from_utf8_lossy(&got[..got.len().min(200)])
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn carried_digits_match_format_across_every_power_of_ten() {
+        // Each power of ten (and 2^64 - 1 at the top) crossed by every odd number (gaps of 2:
+        // a carry out of the low digits every 5000 numbers, all nines before the power), by a
+        // sparse pattern, and by a few numbers far apart (gaps over 10^4: full conversions).
+        let mut centres: Vec<u64> = (1..=19).map(|k| 10u64.pow(k)).collect();
+        centres.push(u64::MAX - 3000);
+        for centre in centres {
+            let first_odd = (centre.saturating_sub(6000) & !127) + 1;
+            let words = 96.min((u64::MAX - first_odd) / 128 + 1) as usize;
+            check_against_oracle(first_odd, &words_where(first_odd, words, |_| true));
+            check_against_oracle(
+                first_odd,
+                &words_where(first_odd, words, |n| {
+                    n.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 60 == 0
+                }),
+            );
+            check_against_oracle(
+                first_odd,
+                &words_where(first_odd, words, |n| n % 4001 < 2 || n % 10_007 < 2),
+            );
+        }
+        // From 1: one- to five-digit numbers, and the slow path below 10^4 handing over to the
+        // carried one.
+        check_against_oracle(1, &words_where(1, 200, |_| true));
+        check_against_oracle(1, &words_where(1, 200, |n| n % 3 == 1 || n < 200));
+        // 2^64 - 1 itself, alone in the last word.
+        let last_word = u64::MAX - 127;
+        check_against_oracle(last_word, &words_where(last_word, 1, |n| n == u64::MAX));
+    }
+
+    #[test]
+    fn python_after_the_first_token_matches_textwrap_with_two() {
+        // The listing of [0, hi] starts with 2, which no window holds ([`ParallelFormatter::
+        // push_prime`]), so the parts never write Python's `[`.
+        let words = words_where(1, 300, |n| n % 3 != 0 || n == 3);
+        let mut numbers = vec![2];
+        numbers.extend(numbers_of(1, &words));
+        for part in [1, 3, 300] {
+            let mut f = ParallelFormatter::new(Format::Python, 2, part);
+            let mut out = Vec::new();
+            f.push_prime(2, &mut out);
+            f.window(1, &words, |texts| {
+                texts.iter().for_each(|t| out.extend_from_slice(t));
+                Ok::<(), ()>(())
+            })
+            .unwrap();
+            out.extend_from_slice(f.ending());
+            assert!(out == oracle(Format::Python, &numbers), "part {part}");
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
         #[test]
@@ -432,6 +804,20 @@ mod tests {
             let want = reference(Format::Python, lo, hi);
             let words = words_of(lo, hi);
             prop_assert!(parallel(Format::Python, (lo, hi), &words, part, window) == want);
+        }
+
+        #[test]
+        fn random_words_anywhere_match_the_oracle(
+            start in any::<u64>(),
+            seed in any::<u64>(),
+            density in 0u32..8,
+            words in 1usize..40,
+        ) {
+            let first_odd = (start.min(u64::MAX - 128 * words as u64 + 1) & !127) + 1;
+            let words = words_where(first_odd, words, |n| {
+                (n ^ seed).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - 8) < 1 << density
+            });
+            check_against_oracle(first_odd, &words);
         }
     }
 }
