@@ -108,10 +108,11 @@ fn ones(words: &[u64], from: u64, to: u64) -> u64 {
         + u64::from((words[last] & high).count_ones())
 }
 
-/// The state after every prime of odd-only `words` whose bit 0 stands for `first_odd`.
-pub fn python_skip_words(mut state: PythonState, first_odd: u64, words: &[u64]) -> PythonState {
+/// Calls `f(d, n)` for each digit count `d` of the numbers odd-only `words` stand for (bit 0 for
+/// `first_odd`), in increasing order, with `n` the set bits among the numbers of `d` digits.
+fn per_digit_count(first_odd: u64, words: &[u64], mut f: impl FnMut(usize, u64)) {
     if words.is_empty() {
-        return state;
+        return;
     }
     let first = u128::from(first_odd);
     let last = first + 128 * words.len() as u128 - 2; // the number the last bit stands for
@@ -122,33 +123,62 @@ pub fn python_skip_words(mut state: PythonState, first_odd: u64, words: &[u64]) 
             // Bits of the odd numbers in [max(low, first), min(high, last)].
             let from = (low.max(first) - first).div_ceil(2) as u64;
             let to = ((high.min(last) - first) / 2 + 1) as u64;
-            state = state.skip(d, ones(words, from, to));
+            f(d, ones(words, from, to));
         }
         low *= 10;
     }
+}
+
+/// The state after every prime of odd-only `words` whose bit 0 stands for `first_odd`.
+pub fn python_skip_words(mut state: PythonState, first_odd: u64, words: &[u64]) -> PythonState {
+    per_digit_count(first_odd, words, |d, n| state = state.skip(d, n));
     state
 }
 
+/// The exact length of the text [`format_words`] writes for the primes of odd-only `words` (bit 0
+/// stands for `first_odd`) in `format`, after a listing that stood at `python`: a token's length
+/// depends only on its prime's digit count (Python's separator is `, ` or `,` and a newline,
+/// two bytes either way; its first token has `[` alone), so popcounts per digit count give it.
+/// Knowing it before formatting lets the parts of a batch go straight into one buffer, each into
+/// its own slice, and the batch out in one write.
+pub fn text_len(format: Format, python: PythonState, first_odd: u64, words: &[u64]) -> usize {
+    let mut len = 0u64;
+    let mut primes = 0u64;
+    per_digit_count(first_odd, words, |d, n| {
+        primes += n;
+        len += n * match format {
+            Format::Lines => d as u64 + 1,
+            Format::Python => d as u64 + 2,
+            Format::Npy | Format::Binary => 8,
+        };
+    });
+    if format == Format::Python && !python.started() && primes > 0 {
+        len -= 1; // `[` instead of a separator
+    }
+    len as usize
+}
+
 /// Appends `prime` to `out` in `format`, after everything before it (`python` says where that
-/// ended for the Python format). The plain conversion, for one prime; [`push_words`] formats runs
-/// of primes faster.
-#[inline]
+/// ended for the Python format): the plain conversion, for one prime.
 pub fn push_prime(format: Format, python: &mut PythonState, prime: u64, out: &mut Vec<u8>) {
-    let mut token = [0u8; TOKEN_MAX];
+    let mut token = [0u8; TOKEN];
     let len = slow_token(format, python, prime, &mut token);
     out.extend_from_slice(&token[..len]);
 }
 
-/// The most bytes one prime's token takes in any format: `, ` (or `[`), 20 digits, a newline.
-const TOKEN_MAX: usize = 23;
-
-/// Bytes [`format_words`] may write past the end of its last token: it copies a whole
-/// [`Decimal::text`] for each token.
-const SLACK: usize = 32;
+/// Bytes of room for one token in any format (`, ` or `[`, at most 20 digits, a newline), and
+/// what [`Decimal::text`] holds: [`format_words`] copies a whole one per token where the output
+/// has this much room left.
+const TOKEN: usize = 32;
 
 /// Writes the token of `prime` into `token` with a full decimal conversion; returns its length.
 #[inline(never)]
-fn slow_token(format: Format, python: &mut PythonState, prime: u64, token: &mut [u8]) -> usize {
+fn slow_token(
+    format: Format,
+    python: &mut PythonState,
+    prime: u64,
+    token: &mut [u8; TOKEN],
+) -> usize {
     match format {
         Format::Lines => {
             let mut buffer = itoa::Buffer::new();
@@ -202,9 +232,8 @@ const LOW: u64 = 10_000;
 /// the first one) takes a full conversion.
 struct Decimal {
     /// `lead` bytes (`, ` for Python, none for lines), the digits, then for lines a newline; the
-    /// four low digits in it are stale (`low` holds them). Copied whole into the output, which
-    /// leaves [`SLACK`] bytes of room.
-    text: [u8; SLACK],
+    /// four low digits in it are stale (`low` holds them).
+    text: [u8; TOKEN],
     /// Bytes before the digits.
     lead: usize,
     /// The token's length: `lead`, the digits, and the newline for lines.
@@ -222,7 +251,7 @@ struct Decimal {
 impl Decimal {
     fn new(format: Format) -> Self {
         let lead = if format == Format::Python { 2 } else { 0 };
-        let mut text = [0u8; SLACK];
+        let mut text = [0u8; TOKEN];
         text[..lead].copy_from_slice(&b", "[..lead]);
         Self {
             text,
@@ -275,26 +304,21 @@ impl Decimal {
         self.low = self.low + gap - LOW;
         self.value = prime;
     }
+
+    /// Writes the current token into `token` (its first `self.len` bytes; the rest is junk).
+    #[inline(always)]
+    fn write(&self, token: &mut [u8; TOKEN]) {
+        *token = self.text;
+        let (high, low) = ((self.low / 100) as usize, (self.low % 100) as usize);
+        let at = self.low_at;
+        token[at..at + 2].copy_from_slice(&PAIRS[high]);
+        token[at + 2..at + 4].copy_from_slice(&PAIRS[low]);
+    }
 }
 
-/// Bytes the tokens of the primes of odd-only `words` (bit 0 stands for `first_odd`) take at most
-/// in `format`, plus [`SLACK`]: what [`format_words`] needs in its output.
-pub fn text_bound(format: Format, first_odd: u64, words: &[u64]) -> usize {
-    let primes: usize = words.iter().map(|w| w.count_ones() as usize).sum();
-    let token = match format {
-        Format::Npy | Format::Binary => 8,
-        // `, ` (or `[`) or a newline, and the digits of the largest number the words stand for.
-        Format::Lines | Format::Python => {
-            let last = first_odd.saturating_add(128 * words.len() as u64 - 2);
-            2 + last.checked_ilog10().unwrap_or(0) as usize + 1
-        }
-    };
-    primes * token + SLACK
-}
-
-/// Writes the primes of odd-only `words` (bit 0 stands for `first_odd`) in `format` into `out`
-/// from `at`, and returns where they end. `out` must hold [`text_bound`] bytes from `at`; bytes
-/// past the returned end are overwritten with junk.
+/// Writes the primes of odd-only `words` (bit 0 stands for `first_odd`) in `format` into `out`,
+/// which must be exactly [`text_len`] bytes long, after a listing that stood at `python`
+/// (advanced past them).
 ///
 /// Lines and Python's format keep the last prime's text ([`Decimal`]) and add each gap to it:
 /// per prime, a copy of 32 bytes, two digit pairs from a table and, for Python, the line
@@ -305,20 +329,20 @@ pub fn format_words(
     first_odd: u64,
     words: &[u64],
     out: &mut [u8],
-    at: usize,
-) -> usize {
-    match format {
-        Format::Lines => decimal_words::<false>(python, first_odd, words, out, at),
-        Format::Python => decimal_words::<true>(python, first_odd, words, out, at),
+) {
+    let end = match format {
+        Format::Lines => decimal_words::<false>(python, first_odd, words, out),
+        Format::Python => decimal_words::<true>(python, first_odd, words, out),
         Format::Npy | Format::Binary => {
-            let mut pos = at;
+            let mut pos = 0;
             for_each_prime(first_odd, words, |prime| {
                 out[pos..pos + 8].copy_from_slice(&prime.to_le_bytes());
                 pos += 8;
             });
             pos
         }
-    }
+    };
+    assert_eq!(end, out.len(), "text_len is the formatted length");
 }
 
 /// Calls `f` with each prime of odd-only `words` (bit 0 stands for `first_odd`), in order.
@@ -334,13 +358,12 @@ fn for_each_prime(first_odd: u64, words: &[u64], mut f: impl FnMut(u64)) {
     }
 }
 
-/// [`format_words`] for lines (`PYTHON` false) and Python's format.
+/// [`format_words`] for lines (`PYTHON` false) and Python's format; returns the length written.
 fn decimal_words<const PYTHON: bool>(
     python: &mut PythonState,
     first_odd: u64,
     words: &[u64],
     out: &mut [u8],
-    at: usize,
 ) -> usize {
     let format = if PYTHON {
         Format::Python
@@ -348,7 +371,7 @@ fn decimal_words<const PYTHON: bool>(
         Format::Lines
     };
     let mut decimal = Decimal::new(format);
-    let mut pos = at;
+    let mut pos = 0;
     for_each_prime(first_odd, words, |prime| {
         let low = decimal.low.saturating_add(prime - decimal.value);
         if decimal.ready && low < LOW {
@@ -358,23 +381,40 @@ fn decimal_words<const PYTHON: bool>(
             decimal.advance_slowly(prime);
             if !decimal.ready || (PYTHON && !python.started()) {
                 // Below 10^4, or Python's first token (`[`, no separator).
-                pos += slow_token(format, python, prime, &mut out[pos..pos + TOKEN_MAX]);
+                let mut token = [0u8; TOKEN];
+                let len = slow_token(format, python, prime, &mut token);
+                put_token(out, pos, len, |room| *room = token);
+                pos += len;
                 return;
             }
         }
-        let token = &mut out[pos..pos + SLACK];
-        token.copy_from_slice(&decimal.text);
-        let (high, low) = ((decimal.low / 100) as usize, (decimal.low % 100) as usize);
-        let low_at = decimal.low_at;
-        token[low_at..low_at + 2].copy_from_slice(&PAIRS[high]);
-        token[low_at + 2..low_at + 4].copy_from_slice(&PAIRS[low]);
-        if PYTHON {
-            let digits = decimal.len - 2;
-            token[1] = python.take(digits).unwrap_or(b' ');
-        }
+        let separator = if PYTHON {
+            python.take(decimal.len - 2).unwrap_or(b' ')
+        } else {
+            b'\n'
+        };
+        put_token(out, pos, decimal.len, |room| {
+            decimal.write(room);
+            if PYTHON {
+                room[1] = separator;
+            }
+        });
         pos += decimal.len;
     });
     pos
+}
+
+/// Writes a token of `len` bytes at `pos` of `out` by `fill`, which writes [`TOKEN`] bytes: straight
+/// into `out` where it has that much room, else (its last few tokens) through a spare array.
+#[inline(always)]
+fn put_token(out: &mut [u8], pos: usize, len: usize, fill: impl FnOnce(&mut [u8; TOKEN])) {
+    if let Some(room) = out.get_mut(pos..pos + TOKEN) {
+        fill(room.try_into().expect("TOKEN bytes"));
+    } else {
+        let mut spare = [0u8; TOKEN];
+        fill(&mut spare);
+        out[pos..pos + len].copy_from_slice(&spare[..len]);
+    }
 }
 
 /// Appends the primes of odd-only `words` (bit 0 stands for `first_odd`) to `out` in `format`.
@@ -386,9 +426,8 @@ pub fn push_words(
     out: &mut Vec<u8>,
 ) {
     let start = out.len();
-    out.resize(start + text_bound(format, first_odd, words), 0);
-    let end = format_words(format, python, first_odd, words, out, start);
-    out.truncate(end);
+    out.resize(start + text_len(format, *python, first_odd, words), 0);
+    format_words(format, python, first_odd, words, &mut out[start..]);
 }
 
 /// What ends a listing: `]` and a newline for Python (`[]` and a newline when it listed nothing).
@@ -400,31 +439,15 @@ pub fn ending(format: Format, python: PythonState) -> &'static [u8] {
     }
 }
 
-/// One part's text. The buffer is kept from batch to batch, so that its pages are faulted in once,
-/// and only grows; it derefs to the text.
-#[derive(Debug, Default)]
-pub struct Text {
-    buffer: Vec<u8>,
-    used: usize,
-}
-
-impl std::ops::Deref for Text {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        &self.buffer[..self.used]
-    }
-}
-
 /// Formats a listing window by window on the current rayon pool.
 pub struct ParallelFormatter {
     format: Format,
     python: PythonState,
     part_words: usize,
     parts_per_batch: usize,
-    /// One text buffer per part of a batch, kept from batch to batch so that their pages are
-    /// faulted in once: one set being written while the other is formatted.
-    texts: Vec<Text>,
-    spare: Vec<Text>,
+    /// The buffer the next batch's text goes into: one that `write` handed back, so that its
+    /// pages are faulted in once.
+    buffer: Vec<u8>,
 }
 
 impl ParallelFormatter {
@@ -436,8 +459,7 @@ impl ParallelFormatter {
             python: PythonState::default(),
             part_words: part_words.max(1),
             parts_per_batch: PARTS_PER_THREAD * threads.max(1),
-            texts: Vec::new(),
-            spare: Vec::new(),
+            buffer: Vec::new(),
         }
     }
 
@@ -447,13 +469,13 @@ impl ParallelFormatter {
     }
 
     /// Formats the primes of odd-only `words` (bit 0 stands for `first_odd`) in parts on the
-    /// current rayon pool, a batch of parts at a time, handing each batch's texts in order to
-    /// `write`.
+    /// current rayon pool, a batch of parts at a time, handing each batch's text in order to
+    /// `write`, which hands back a buffer for a later batch (any `Vec`, best one written before).
     pub fn window<E: Send>(
         &mut self,
         first_odd: u64,
         words: &[u64],
-        write: impl FnMut(&[Text]) -> Result<(), E> + Send,
+        write: impl FnMut(Vec<u8>) -> Result<Vec<u8>, E>,
     ) -> Result<(), E> {
         let last = first_odd - 1 + (128 * words.len() as u64 - 1);
         self.window_counted(first_odd, words, (first_odd - 1, last), write)
@@ -461,80 +483,67 @@ impl ParallelFormatter {
     }
 
     /// [`Self::window`] that also counts the primes (and twin pairs) of `[range.0, range.1]`,
-    /// which the words cover, in the same pass. `write` takes batch b on the calling thread while
-    /// the other threads format batch b + 1.
+    /// which the words cover, in the same pass.
+    ///
+    /// Each batch's parts are formatted straight into one buffer, each into its own slice (its
+    /// exact length known beforehand from popcounts, [`text_len`]), and the buffer goes to `write`
+    /// whole: no copy between formatting and the sink, one write per batch. `write` is expected to
+    /// hand the buffer to a thread that writes it ([`crate::output::Sink::write_buffer`]), so
+    /// that the pool formats batch b + 1 while batch b is written.
     pub fn window_counted<E: Send>(
         &mut self,
         first_odd: u64,
         words: &[u64],
         range: (u64, u64),
-        mut write: impl FnMut(&[Text]) -> Result<(), E> + Send,
+        mut write: impl FnMut(Vec<u8>) -> Result<Vec<u8>, E>,
     ) -> Result<Counts, E> {
         if words.is_empty() {
             return Ok(Counts::of_words(range.0, range.1, words)); // [0, 0] has no odd number
         }
         let (format, part_words) = (self.format, self.part_words);
         let batch_words = part_words * self.parts_per_batch;
-        // Formats batch `b` (its parts starting at `starts`) into `texts`, returning its counts.
-        let format_batch = |b: usize, starts: Vec<PythonState>, texts: &mut Vec<Text>| {
-            let batch = &words[b * batch_words..((b + 1) * batch_words).min(words.len())];
+        let mut counts = None::<Counts>;
+        for (b, batch) in words.chunks(batch_words).enumerate() {
             let batch_odd = first_odd + 128 * (b * batch_words) as u64;
-            if texts.len() < starts.len() {
-                texts.resize_with(starts.len(), Text::default);
+            // Where each part starts (only Python's format needs to know) and its text's length.
+            let mut starts = Vec::with_capacity(self.parts_per_batch);
+            let mut lens = Vec::with_capacity(self.parts_per_batch);
+            for (i, part) in batch.chunks(part_words).enumerate() {
+                let odd = batch_odd + 128 * (i * part_words) as u64;
+                starts.push(self.python);
+                lens.push(text_len(format, self.python, odd, part));
+                if format == Format::Python {
+                    self.python = python_skip_words(self.python, odd, part);
+                }
             }
-            texts[..starts.len()]
-                .par_iter_mut()
+            let mut text = std::mem::take(&mut self.buffer);
+            // Only what grows is zeroed: a buffer handed back is about as long as the next text.
+            text.resize(lens.iter().sum(), 0);
+            let mut slices = Vec::with_capacity(lens.len());
+            let mut rest = &mut text[..];
+            for &len in &lens {
+                let (slice, after) = rest.split_at_mut(len);
+                slices.push(slice);
+                rest = after;
+            }
+            let batch_counts = slices
+                .into_par_iter()
                 .zip(batch.par_chunks(part_words))
                 .zip(starts)
                 .enumerate()
-                .map(|(i, ((text, part), mut python))| {
+                .map(|(i, ((slice, part), mut python))| {
                     let odd = batch_odd + 128 * (i * part_words) as u64;
-                    let need = text_bound(format, odd, part);
-                    if text.buffer.len() < need {
-                        text.buffer.resize(need, 0);
-                    }
-                    text.used = format_words(format, &mut python, odd, part, &mut text.buffer, 0);
+                    format_words(format, &mut python, odd, part, slice);
                     // The part's numbers within `range` (never empty: windows hold no word
                     // wholly outside it).
                     let last = (odd - 1).saturating_add(128 * part.len() as u64 - 1);
                     Counts::of_words((odd - 1).max(range.0), last.min(range.1), part)
                 })
                 .reduce_with(Counts::combine)
-                .expect("a batch has a part")
-        };
-        let mut counts = None::<Counts>;
-        // Texts formatted and waiting to be written, and the buffers the next batch goes into.
-        let mut ready = std::mem::take(&mut self.texts);
-        let mut next = std::mem::take(&mut self.spare);
-        let mut ready_parts = 0;
-        for (b, batch) in words.chunks(batch_words).enumerate() {
-            // Where each part starts (only Python's format needs to know).
-            let mut starts = Vec::with_capacity(self.parts_per_batch);
-            for (i, part) in batch.chunks(part_words).enumerate() {
-                starts.push(self.python);
-                if format == Format::Python {
-                    let odd = first_odd + 128 * (b * batch_words + i * part_words) as u64;
-                    self.python = python_skip_words(self.python, odd, part);
-                }
-            }
-            let parts = starts.len();
-            let batch_counts = if b == 0 {
-                format_batch(b, starts, &mut ready)
-            } else {
-                let (written, batch_counts) = rayon::join(
-                    || write(&ready[..ready_parts]),
-                    || format_batch(b, starts, &mut next),
-                );
-                written?;
-                std::mem::swap(&mut ready, &mut next);
-                batch_counts
-            };
-            ready_parts = parts;
+                .expect("a batch has a part");
             counts = Some(counts.map_or(batch_counts, |c| c.combine(batch_counts)));
+            self.buffer = write(text)?;
         }
-        write(&ready[..ready_parts])?;
-        self.texts = ready;
-        self.spare = next;
         Ok(counts.expect("a window with words has a batch"))
     }
 
@@ -585,9 +594,9 @@ mod tests {
         }
         for (k, window) in words.chunks(window_words.max(1)).enumerate() {
             let odd = first_odd + 128 * (k * window_words) as u64;
-            f.window(odd, window, |texts| {
-                texts.iter().for_each(|t| out.extend_from_slice(t));
-                Ok::<(), ()>(())
+            f.window(odd, window, |text| {
+                out.extend_from_slice(&text);
+                Ok::<_, ()>(text)
             })
             .unwrap();
         }
@@ -713,9 +722,9 @@ mod tests {
     fn formatted(format: Format, first_odd: u64, words: &[u64], part_words: usize) -> Vec<u8> {
         let mut f = ParallelFormatter::new(format, 3, part_words);
         let mut out = Vec::new();
-        f.window(first_odd, words, |texts| {
-            texts.iter().for_each(|t| out.extend_from_slice(t));
-            Ok::<(), ()>(())
+        f.window(first_odd, words, |text| {
+            out.extend_from_slice(&text);
+            Ok::<_, ()>(text)
         })
         .unwrap();
         out.extend_from_slice(f.ending());
@@ -781,9 +790,9 @@ mod tests {
             let mut f = ParallelFormatter::new(Format::Python, 2, part);
             let mut out = Vec::new();
             f.push_prime(2, &mut out);
-            f.window(1, &words, |texts| {
-                texts.iter().for_each(|t| out.extend_from_slice(t));
-                Ok::<(), ()>(())
+            f.window(1, &words, |text| {
+                out.extend_from_slice(&text);
+                Ok::<_, ()>(text)
             })
             .unwrap();
             out.extend_from_slice(f.ending());

@@ -368,12 +368,9 @@ impl Writer {
                 bytes,
                 ..
             } => engine.install(|| {
-                formatter.window_counted((a & !127) + 1, words, (a, b), |texts| {
-                    for text in texts {
-                        sink.write_all(text)?;
-                        *bytes += text.len() as u64;
-                    }
-                    Ok(())
+                formatter.window_counted((a & !127) + 1, words, (a, b), |text| {
+                    *bytes += text.len() as u64;
+                    sink.write_buffer(text)
                 })
             }),
             Writer::Bitmap { sink, shift, carry } => {

@@ -75,8 +75,13 @@ pub fn npy_header(count: u64) -> [u8; NPY_HEADER_LEN] {
 /// Where output goes: stdout, or a temporary file beside the target that is renamed onto it only by
 /// [`Sink::commit`]; dropped uncommitted, the temporary file is removed.
 pub enum Sink {
-    /// Standard output.
-    Stdout(io::Stdout),
+    /// Standard output, written on a [`Background`] thread once [`Sink::write_buffer`] is used.
+    Stdout {
+        /// Stdout itself, until the background thread takes it.
+        out: Option<io::Stdout>,
+        /// The thread writing the buffers.
+        background: Option<Background>,
+    },
     /// An existing file that is not a regular file (`/dev/null`, a FIFO): written in place, since
     /// renaming onto it would replace the device or pipe.
     Special(io::BufWriter<File>),
@@ -85,6 +90,9 @@ pub enum Sink {
     File {
         /// The open temporary file; `None` once committed.
         file: Option<io::BufWriter<NamedTempFile>>,
+        /// The thread writing the buffers of [`Sink::write_buffer`] (and everything after the
+        /// first), started by the first.
+        background: Option<Background>,
         /// Its name, as registered for [`remove_partial_files`].
         temp: PathBuf,
         /// The name it gets when complete.
@@ -154,6 +162,93 @@ impl Drop for Syncer {
     }
 }
 
+/// A thread that writes the buffers handed to it, in order, so that the threads formatting the
+/// next batch do not wait for write(2): copying a listing into the page cache or a pipe costs
+/// about as much CPU as formatting it. Written buffers come back for reuse.
+pub struct Background {
+    /// Buffers to write: a rendezvous channel, so that one buffer is written while the next is
+    /// filled and no more are held. Dropping it ends the thread.
+    full: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    /// Written buffers.
+    empty: std::sync::mpsc::Receiver<Vec<u8>>,
+    thread: Option<std::thread::JoinHandle<io::Result<()>>>,
+}
+
+impl Background {
+    /// Starts a thread that writes each buffer to `out`, and flushes it at the end.
+    fn start(mut out: impl Write + Send + 'static) -> io::Result<Self> {
+        let (full, queue) = std::sync::mpsc::sync_channel::<Vec<u8>>(0);
+        let (written, empty) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("erato-write".into())
+            .spawn(move || -> io::Result<()> {
+                for buffer in queue {
+                    out.write_all(&buffer)?;
+                    let _ = written.send(buffer);
+                }
+                out.flush()
+            })?;
+        Ok(Self {
+            full: Some(full),
+            empty,
+            thread: Some(thread),
+        })
+    }
+
+    /// Hands `buffer` to the thread (waiting while it writes the one before) and returns a
+    /// written buffer, or an empty one when none has come back yet.
+    fn write(&mut self, buffer: Vec<u8>) -> io::Result<Vec<u8>> {
+        let sent = match &self.full {
+            Some(full) => full.send(buffer).is_ok(),
+            None => false,
+        };
+        if !sent {
+            // The thread ended on an error (or was finished): report it.
+            self.finish()?;
+            return Err(io::Error::other("output written after it was committed"));
+        }
+        Ok(self.empty.try_recv().unwrap_or_default())
+    }
+
+    /// Waits until everything handed over is written; returns the first error.
+    fn finish(&mut self) -> io::Result<()> {
+        self.full = None;
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(io::Error::other("the writing thread panicked")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.finish();
+    }
+}
+
+/// The temporary file as the [`Background`] thread writes it: with the early syncs of its
+/// [`Syncer`], which `flush` ends (returning the error of a sync that failed).
+struct SyncedFile {
+    file: File,
+    syncer: Option<Syncer>,
+}
+
+impl Write for SyncedFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let written = self.file.write(buf)?;
+        if let Some(syncer) = self.syncer.as_mut() {
+            syncer.wrote(written);
+        }
+        Ok(written)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.syncer
+            .take()
+            .map_or(Ok(()), |mut syncer| syncer.finish())
+    }
+}
+
 /// The directory a path names its file in (`.` for a bare file name).
 fn directory_of(path: &Path) -> &Path {
     match path.parent() {
@@ -165,7 +260,10 @@ fn directory_of(path: &Path) -> &Path {
 impl Sink {
     /// Output to stdout.
     pub fn stdout() -> Self {
-        Sink::Stdout(io::stdout())
+        Sink::Stdout {
+            out: Some(io::stdout()),
+            background: None,
+        }
     }
 
     /// Output to `target`, written first to a new temporary file `.NAME.XXXXXX.erato-partial` in the
@@ -200,6 +298,7 @@ impl Sink {
         let syncer = file.as_file().try_clone().ok().map(Syncer::start);
         Ok(Sink::File {
             file: Some(io::BufWriter::with_capacity(1 << 20, file)),
+            background: None,
             temp,
             target: target.to_owned(),
             syncer,
@@ -210,14 +309,23 @@ impl Sink {
     /// directory, so that once this returns the complete file survives a crash of the machine.
     pub fn commit(&mut self) -> io::Result<()> {
         match self {
-            Sink::Stdout(out) => out.flush(),
+            Sink::Stdout { out, background } => {
+                if let Some(background) = background.as_mut() {
+                    background.finish()?;
+                }
+                out.as_mut().map_or(Ok(()), Write::flush)
+            }
             Sink::Special(file) => file.flush(),
             Sink::File {
                 file,
+                background,
                 temp,
                 target,
                 syncer,
             } => {
+                if let Some(background) = background.as_mut() {
+                    background.finish()?;
+                }
                 let Some(writer) = file.take() else {
                     return Ok(());
                 };
@@ -247,7 +355,7 @@ impl Sink {
             )
         };
         match self {
-            Sink::Stdout(_) => Err(cannot()),
+            Sink::Stdout { .. } => Err(cannot()),
             Sink::Special(file) => {
                 file.flush()?;
                 file.get_ref().write_all_at(bytes, 0).map_err(|e| {
@@ -258,7 +366,12 @@ impl Sink {
                     }
                 })
             }
-            Sink::File { file, .. } => {
+            Sink::File {
+                file, background, ..
+            } => {
+                if let Some(background) = background.as_mut() {
+                    background.finish()?;
+                }
                 let writer = file
                     .as_mut()
                     .ok_or_else(|| io::Error::other("output written after it was committed"))?;
@@ -268,9 +381,57 @@ impl Sink {
         }
     }
 
+    /// Writes `buffer` (on a thread of its own for stdout and files, see [`Background`]) and
+    /// returns a buffer to fill next: one written before, or an empty one. Everything written
+    /// afterwards follows it in order.
+    pub fn write_buffer(&mut self, buffer: Vec<u8>) -> io::Result<Vec<u8>> {
+        match self {
+            Sink::Stdout { out, background } => {
+                if background.is_none() {
+                    let out = out
+                        .take()
+                        .expect("stdout until the background thread takes it");
+                    *background = Some(Background::start(out)?);
+                }
+                background.as_mut().expect("started").write(buffer)
+            }
+            Sink::Special(file) => file.write_all(&buffer).map(|()| buffer),
+            Sink::File {
+                file,
+                background,
+                syncer,
+                ..
+            } => {
+                if background.is_none() {
+                    let writer = file
+                        .as_mut()
+                        .ok_or_else(|| io::Error::other("output written after it was committed"))?;
+                    writer.flush()?;
+                    let file = writer.get_ref().as_file().try_clone()?;
+                    *background = Some(Background::start(SyncedFile {
+                        file,
+                        syncer: syncer.take(),
+                    })?);
+                }
+                background.as_mut().expect("started").write(buffer)
+            }
+        }
+    }
+
+    /// The thread writing for this sink, once [`Sink::write_buffer`] has started it.
+    fn background(&mut self) -> Option<&mut Background> {
+        match self {
+            Sink::Stdout { background, .. } | Sink::File { background, .. } => background.as_mut(),
+            Sink::Special(_) => None,
+        }
+    }
+
     fn writer(&mut self) -> io::Result<&mut dyn Write> {
         match self {
-            Sink::Stdout(out) => Ok(out),
+            Sink::Stdout { out, .. } => out
+                .as_mut()
+                .map(|out| out as &mut dyn Write)
+                .ok_or_else(|| io::Error::other("stdout is written by its thread")),
             Sink::Special(file) => Ok(file),
             Sink::File { file, .. } => file
                 .as_mut()
@@ -282,11 +443,15 @@ impl Sink {
 
 impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.writer()?.write(buf)
+        self.write_all(buf).map(|()| buf.len())
     }
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        if let Some(background) = self.background() {
+            // After the first buffer, everything goes through the thread, in order.
+            return background.write(buf.to_vec()).map(drop);
+        }
         match self {
-            Sink::Stdout(out) => out.lock().write_all(buf),
+            Sink::Stdout { out: Some(out), .. } => out.lock().write_all(buf),
             Sink::File {
                 file: Some(file),
                 syncer,
@@ -302,14 +467,24 @@ impl Write for Sink {
         }
     }
     fn flush(&mut self) -> io::Result<()> {
+        if self.background().is_some() {
+            return Ok(()); // the thread writes without buffering; commit waits for it
+        }
         self.writer()?.flush()
     }
 }
 
 impl Drop for Sink {
     fn drop(&mut self) {
-        if let Sink::File { file, temp, .. } = self {
+        if let Sink::File {
+            file,
+            background,
+            temp,
+            ..
+        } = self
+        {
             // Dropping the NamedTempFile removes the file; then it is no longer partial output.
+            drop(background.take());
             drop(file.take());
             partial_files().retain(|p| p != temp);
         }
