@@ -304,16 +304,6 @@ impl Decimal {
         self.low = self.low + gap - LOW;
         self.value = prime;
     }
-
-    /// Writes the current token into `token` (its first `self.len` bytes; the rest is junk).
-    #[inline(always)]
-    fn write(&self, token: &mut [u8; TOKEN]) {
-        *token = self.text;
-        let (high, low) = ((self.low / 100) as usize, (self.low % 100) as usize);
-        let at = self.low_at;
-        token[at..at + 2].copy_from_slice(&PAIRS[high]);
-        token[at + 2..at + 4].copy_from_slice(&PAIRS[low]);
-    }
 }
 
 /// Writes the primes of odd-only `words` (bit 0 stands for `first_odd`) in `format` into `out`,
@@ -372,14 +362,22 @@ fn decimal_words<const PYTHON: bool>(
     };
     let mut decimal = Decimal::new(format);
     let mut pos = 0;
+    // The hot fields of `decimal` in locals, so that they stay in registers: the low digits
+    // and the prime are a dependency chain from one prime to the next. They go back into
+    // `decimal` only for the slow path.
+    let (mut low, mut value, mut ready) = (decimal.low, decimal.value, decimal.ready);
+    let (mut len, mut low_at) = (decimal.len, decimal.low_at);
     for_each_prime(first_odd, words, |prime| {
-        let low = decimal.low.saturating_add(prime - decimal.value);
-        if decimal.ready && low < LOW {
-            decimal.low = low;
-            decimal.value = prime;
+        let next = low.saturating_add(prime - value);
+        if ready && next < LOW {
+            low = next;
+            value = prime;
         } else {
+            (decimal.low, decimal.value) = (low, value);
             decimal.advance_slowly(prime);
-            if !decimal.ready || (PYTHON && !python.started()) {
+            (low, value, ready) = (decimal.low, decimal.value, decimal.ready);
+            (len, low_at) = (decimal.len, decimal.low_at);
+            if !ready || (PYTHON && !python.started()) {
                 // Below 10^4, or Python's first token (`[`, no separator).
                 let mut token = [0u8; TOKEN];
                 let len = slow_token(format, python, prime, &mut token);
@@ -389,20 +387,41 @@ fn decimal_words<const PYTHON: bool>(
             }
         }
         let separator = if PYTHON {
-            python.take(decimal.len - 2).unwrap_or(b' ')
+            python.take(len - 2).unwrap_or(b' ')
         } else {
             b'\n'
         };
-        put_token(out, pos, decimal.len, |room| {
-            decimal.write(room);
+        let text = &decimal.text;
+        put_token(out, pos, len, |room| {
+            *room = *text;
+            room[low_at..low_at + 4].copy_from_slice(&four_digits(low));
             if PYTHON {
                 room[1] = separator;
             }
         });
-        pos += decimal.len;
+        pos += len;
     });
     pos
 }
+
+/// The four decimal digits of `n` (below 10^4), with leading zeros.
+#[inline(always)]
+fn four_digits(n: u64) -> [u8; 4] {
+    QUADS[n as usize]
+}
+
+/// The four decimal digits of each number below 10^4 (40 KB): one load per prime instead of a
+/// division and two loads.
+static QUADS: [[u8; 4]; LOW as usize] = {
+    let mut quads = [[0u8; 4]; LOW as usize];
+    let mut i = 0;
+    while i < LOW as usize {
+        let (high, low) = (PAIRS[i / 100], PAIRS[i % 100]);
+        quads[i] = [high[0], high[1], low[0], low[1]];
+        i += 1;
+    }
+    quads
+};
 
 /// Writes a token of `len` bytes at `pos` of `out` by `fill`, which writes [`TOKEN`] bytes: straight
 /// into `out` where it has that much room, else (its last few tokens) through a spare array.
