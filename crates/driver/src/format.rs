@@ -310,7 +310,7 @@ impl Decimal {
 /// which must be exactly [`text_len`] bytes long, after a listing that stood at `python`
 /// (advanced past them).
 ///
-/// Lines and Python's format keep the last prime's text ([`Decimal`]) and add each gap to it:
+/// Lines and Python's format keep the last prime's text (`Decimal`) and add each gap to it:
 /// per prime, a copy of 32 bytes, two digit pairs from a table and, for Python, the line
 /// filling of [`PythonState::take`].
 pub fn format_words(

@@ -307,8 +307,9 @@ fn write_direct(file: &File, write: &mut DirectWrite) {
 /// copying into fresh page-cache pages, then the writeback. What is left at the end (less than
 /// [`DIRECT_ALIGN`] bytes) is written through the page cache, and [`Sink::commit`] syncs the
 /// file as before, so durability is unchanged: the data is on the disk (and its cache flushed)
-/// before the rename. Where `O_DIRECT` is refused (some filesystems) or fails, the file is
-/// written on through the page cache with the early syncs of its [`Syncer`].
+/// before the rename. On other filesystems than a local disk's ([`on_local_disk`]), or where
+/// `O_DIRECT` is refused or fails, the file is written through the page cache with the early
+/// syncs of its [`Syncer`].
 struct BackgroundFile {
     file: File,
     /// Direct writing, while on.
@@ -370,6 +371,9 @@ impl Direct {
     fn start(file: &File) -> io::Result<Self> {
         use std::io::Seek;
         use std::os::unix::fs::FileExt;
+        if !on_local_disk(file) {
+            return Err(io::ErrorKind::Unsupported.into());
+        }
         let mut stage = Stage::new().ok_or(io::ErrorKind::Unsupported)?;
         let position = (&*file).stream_position()?;
         let back = (position % DIRECT_ALIGN as u64) as usize;
@@ -480,6 +484,21 @@ impl Write for BackgroundFile {
             .take()
             .map_or(Ok(()), |mut syncer| syncer.finish())
     }
+}
+
+/// Whether `file` is on a filesystem of a local disk (ext2/3/4, XFS, Btrfs, F2FS), where a
+/// direct write goes straight to the device. Elsewhere direct writes are not tried: on NFS each
+/// would wait for the server, on tmpfs they are copies like any other.
+#[cfg(target_os = "linux")]
+fn on_local_disk(file: &File) -> bool {
+    const LOCAL_DISK: [u32; 4] = [0xEF53, 0x5846_5342, 0x9123_683E, 0xF2F5_2010];
+    rustix::fs::fstatfs(file).is_ok_and(|fs| LOCAL_DISK.contains(&(fs.f_type as u32)))
+}
+
+/// Direct writes are Linux's `O_DIRECT` only.
+#[cfg(not(target_os = "linux"))]
+fn on_local_disk(_file: &File) -> bool {
+    false
 }
 
 /// Turns `O_DIRECT` on or off for `file` (its open file description, which its clones share).
@@ -903,9 +922,20 @@ mod tests {
     #[test]
     fn buffers_written_by_the_thread_arrive_whole_and_in_order() {
         // A head that leaves the file offset unaligned for direct writes, buffers of odd sizes
-        // and one of several staging chunks, small writes between them, the start rewritten.
-        let dir = std::env::temp_dir().join(format!("erato-buffers-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        // and one of several staging chunks, small writes between them, the start rewritten:
+        // in the temporary directory (a local disk's filesystem here: direct writes) and, where
+        // there is one, in /dev/shm (tmpfs: through the page cache).
+        let mut dirs = vec![std::env::temp_dir()];
+        if Path::new("/dev/shm").is_dir() {
+            dirs.push(PathBuf::from("/dev/shm"));
+        }
+        for dir in dirs {
+            write_buffers_in(&dir.join(format!("erato-buffers-{}", std::process::id())));
+        }
+    }
+
+    fn write_buffers_in(dir: &Path) {
+        std::fs::create_dir_all(dir).unwrap();
         let target = dir.join("out.bin");
         let mut want = Vec::new();
         let mut sink = Sink::file(&target).unwrap();
@@ -933,8 +963,8 @@ mod tests {
         sink.overwrite_start(b"HEAD").unwrap();
         want[..4].copy_from_slice(b"HEAD");
         sink.commit().unwrap();
-        assert!(std::fs::read(&target).unwrap() == want);
-        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(std::fs::read(&target).unwrap() == want, "{}", dir.display());
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
