@@ -75,8 +75,13 @@ pub fn npy_header(count: u64) -> [u8; NPY_HEADER_LEN] {
 /// Where output goes: stdout, or a temporary file beside the target that is renamed onto it only by
 /// [`Sink::commit`]; dropped uncommitted, the temporary file is removed.
 pub enum Sink {
-    /// Standard output.
-    Stdout(io::Stdout),
+    /// Standard output, written on a [`Background`] thread once [`Sink::write_buffer`] is used.
+    Stdout {
+        /// Stdout itself, until the background thread takes it.
+        out: Option<io::Stdout>,
+        /// The thread writing the buffers.
+        background: Option<Background>,
+    },
     /// An existing file that is not a regular file (`/dev/null`, a FIFO): written in place, since
     /// renaming onto it would replace the device or pipe.
     Special(io::BufWriter<File>),
@@ -85,6 +90,9 @@ pub enum Sink {
     File {
         /// The open temporary file; `None` once committed.
         file: Option<io::BufWriter<NamedTempFile>>,
+        /// The thread writing the buffers of [`Sink::write_buffer`] (and everything after the
+        /// first), started by the first.
+        background: Option<Background>,
         /// Its name, as registered for [`remove_partial_files`].
         temp: PathBuf,
         /// The name it gets when complete.
@@ -154,6 +162,364 @@ impl Drop for Syncer {
     }
 }
 
+/// A thread that writes the buffers handed to it, in order, so that the threads formatting the
+/// next batch do not wait for write(2): copying a listing into the page cache or a pipe costs
+/// about as much CPU as formatting it. Written buffers come back for reuse.
+pub struct Background {
+    /// Buffers to write: a rendezvous channel, so that one buffer is written while the next is
+    /// filled and no more are held. Dropping it ends the thread.
+    full: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    /// Written buffers.
+    empty: std::sync::mpsc::Receiver<Vec<u8>>,
+    thread: Option<std::thread::JoinHandle<io::Result<()>>>,
+}
+
+impl Background {
+    /// Starts a thread that writes each buffer to `out`, and flushes it at the end.
+    fn start(mut out: impl Write + Send + 'static) -> io::Result<Self> {
+        let (full, queue) = std::sync::mpsc::sync_channel::<Vec<u8>>(0);
+        let (written, empty) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("erato-write".into())
+            .spawn(move || -> io::Result<()> {
+                for buffer in queue {
+                    out.write_all(&buffer)?;
+                    let _ = written.send(buffer);
+                }
+                out.flush()
+            })?;
+        Ok(Self {
+            full: Some(full),
+            empty,
+            thread: Some(thread),
+        })
+    }
+
+    /// Hands `buffer` to the thread (waiting while it writes the one before) and returns a
+    /// written buffer, or an empty one when none has come back yet.
+    fn write(&mut self, buffer: Vec<u8>) -> io::Result<Vec<u8>> {
+        let sent = match &self.full {
+            Some(full) => full.send(buffer).is_ok(),
+            None => false,
+        };
+        if !sent {
+            // The thread ended on an error (or was finished): report it.
+            self.finish()?;
+            return Err(io::Error::other("output written after it was committed"));
+        }
+        Ok(self.empty.try_recv().unwrap_or_default())
+    }
+
+    /// Waits until everything handed over is written; returns the first error.
+    fn finish(&mut self) -> io::Result<()> {
+        self.full = None;
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(io::Error::other("the writing thread panicked")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.finish();
+    }
+}
+
+/// Bytes that a direct write's memory address, length and file offset are multiples of: the page
+/// size, a multiple of the logical block size of disks (512 or 4096 bytes).
+const DIRECT_ALIGN: usize = 4096;
+
+/// Bytes gathered for one direct write.
+const DIRECT_CHUNK: usize = 4 << 20;
+
+/// Direct writes in flight at once. A direct write returns when the disk has the data, so one at
+/// a time leaves the disk idle between them; `dd` of 500 MB here with four in flight took 0.25 to
+/// 0.27 s, with one 0.26 to 0.39 s.
+const DIRECT_IN_FLIGHT: usize = 2;
+
+/// Aligned memory for one direct write: `memory[start..start + DIRECT_CHUNK]`.
+struct Stage {
+    memory: Vec<u8>,
+    start: usize,
+}
+
+impl Stage {
+    fn new() -> Option<Self> {
+        let memory = vec![0u8; DIRECT_CHUNK + DIRECT_ALIGN];
+        let start = memory.as_ptr().align_offset(DIRECT_ALIGN);
+        (start < DIRECT_ALIGN).then_some(Self { memory, start })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.memory[self.start..self.start + DIRECT_CHUNK]
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.memory[self.start..self.start + DIRECT_CHUNK]
+    }
+}
+
+/// A full stage to write at a file offset, and how its write went.
+struct DirectWrite {
+    stage: Stage,
+    len: usize,
+    offset: u64,
+    /// `Ok(true)` when written directly, `Ok(false)` when the filesystem refused a direct write
+    /// and it went through the page cache.
+    result: io::Result<bool>,
+}
+
+/// Writes `write`'s stage at its offset, directly where the filesystem takes it (a short or
+/// refused direct write is finished through the page cache, with `O_DIRECT` turned off).
+fn write_direct(file: &File, write: &mut DirectWrite) {
+    use std::os::unix::fs::FileExt;
+    let bytes = &write.stage.bytes()[..write.len];
+    let mut done = 0;
+    write.result = loop {
+        if done == write.len {
+            break Ok(true);
+        }
+        match file.write_at(&bytes[done..], write.offset + done as u64) {
+            Ok(0) => break Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // EINVAL: this filesystem or file does not take direct writes (none was made), or a
+            // short write left the rest unaligned.
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => {
+                break set_direct(file, false)
+                    .and_then(|()| file.write_all_at(&bytes[done..], write.offset + done as u64))
+                    .map(|()| false);
+            }
+            Err(e) => break Err(e),
+        }
+    };
+}
+
+/// The temporary file as the [`Background`] thread writes it.
+///
+/// Where the filesystem allows, with `O_DIRECT`: the text goes from aligned staging memory
+/// straight to the disk, in writes of [`DIRECT_CHUNK`] at their offsets, [`DIRECT_IN_FLIGHT`]
+/// at once (on threads of their own), instead of being copied into the page cache and written
+/// back by the final sync. On this 2-core VM, shared, listing the primes to 10^9 (500 MB) this
+/// way took 0.06 s of system time where buffered writes and their sync took 0.15 to 0.9 s:
+/// copying into fresh page-cache pages, then the writeback. What is left at the end (less than
+/// [`DIRECT_ALIGN`] bytes) is written through the page cache, and [`Sink::commit`] syncs the
+/// file as before, so durability is unchanged: the data is on the disk (and its cache flushed)
+/// before the rename. On other filesystems than a local disk's ([`on_local_disk`]), or where
+/// `O_DIRECT` is refused or fails, the file is written through the page cache with the early
+/// syncs of its [`Syncer`].
+struct BackgroundFile {
+    file: File,
+    /// Direct writing, while on.
+    direct: Option<Direct>,
+    /// Early syncs, for writes through the page cache.
+    syncer: Option<Syncer>,
+}
+
+/// The state of direct writing.
+struct Direct {
+    /// The stage being filled, `held` bytes so far, to go at file offset `offset`.
+    stage: Stage,
+    held: usize,
+    offset: u64,
+    /// Full stages for the writing threads; dropping it ends them.
+    full: Option<std::sync::mpsc::SyncSender<DirectWrite>>,
+    /// Written stages.
+    written: std::sync::mpsc::Receiver<DirectWrite>,
+    /// Stages written and free.
+    free: Vec<Stage>,
+    /// Stages sent and not back yet.
+    in_flight: usize,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl BackgroundFile {
+    fn new(file: File, syncer: Option<Syncer>) -> Self {
+        let direct = Direct::start(&file).ok();
+        Self {
+            file,
+            direct,
+            syncer,
+        }
+    }
+
+    /// Ends direct writing: waits for the writes in flight, writes what is staged through the
+    /// page cache, and leaves the file offset at the end of the data.
+    fn end_direct(&mut self) -> io::Result<()> {
+        use std::io::{Seek, SeekFrom};
+        let Some(mut direct) = self.direct.take() else {
+            return Ok(());
+        };
+        let waited = direct.wait(0);
+        direct.full = None;
+        for thread in direct.threads.drain(..) {
+            let _ = thread.join();
+        }
+        waited?;
+        set_direct(&self.file, false)?;
+        self.file.seek(SeekFrom::Start(direct.offset))?;
+        self.file.write_all(&direct.stage.bytes()[..direct.held])
+    }
+}
+
+impl Direct {
+    /// Turns direct writes on. The file offset must be aligned: what was written since the last
+    /// aligned offset (the `.npy` header, the first prime) is read back into the first stage,
+    /// which goes at that aligned offset.
+    fn start(file: &File) -> io::Result<Self> {
+        use std::io::Seek;
+        use std::os::unix::fs::FileExt;
+        if !on_local_disk(file) {
+            return Err(io::ErrorKind::Unsupported.into());
+        }
+        let mut stage = Stage::new().ok_or(io::ErrorKind::Unsupported)?;
+        let position = (&*file).stream_position()?;
+        let back = (position % DIRECT_ALIGN as u64) as usize;
+        file.read_exact_at(&mut stage.bytes_mut()[..back], position - back as u64)?;
+        set_direct(file, true)?;
+        let (full, jobs) = std::sync::mpsc::sync_channel::<DirectWrite>(0);
+        let jobs = std::sync::Arc::new(std::sync::Mutex::new(jobs));
+        let (done, written) = std::sync::mpsc::channel();
+        let mut threads = Vec::new();
+        for _ in 0..DIRECT_IN_FLIGHT {
+            let (clone, jobs, done) = (file.try_clone()?, jobs.clone(), done.clone());
+            let thread = std::thread::Builder::new()
+                .name("erato-direct".into())
+                .spawn(move || loop {
+                    let job = jobs.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    let Ok(mut job) = job else { return };
+                    write_direct(&clone, &mut job);
+                    if done.send(job).is_err() {
+                        return;
+                    }
+                });
+            match thread {
+                Ok(thread) => threads.push(thread),
+                Err(e) if threads.is_empty() => {
+                    set_direct(file, false)?;
+                    return Err(e);
+                }
+                Err(_) => break,
+            }
+        }
+        Ok(Self {
+            stage,
+            held: back,
+            offset: position - back as u64,
+            full: Some(full),
+            written,
+            free: Vec::new(),
+            in_flight: 0,
+            threads,
+        })
+    }
+
+    /// Waits until at most `in_flight` writes are in flight; returns the first error, and
+    /// `Ok(false)` when a write went through the page cache (direct writing must end).
+    fn wait(&mut self, in_flight: usize) -> io::Result<bool> {
+        let mut all_direct = true;
+        while self.in_flight > in_flight {
+            let write = self
+                .written
+                .recv()
+                .map_err(|_| io::Error::other("a writing thread ended"))?;
+            self.in_flight -= 1;
+            all_direct &= write.result?;
+            self.free.push(write.stage);
+        }
+        Ok(all_direct)
+    }
+
+    /// Sends the full stage to be written and takes a free one; `Ok(false)` as for
+    /// [`Self::wait`].
+    fn send(&mut self) -> io::Result<bool> {
+        let all_direct = self.wait(self.threads.len() - 1)?;
+        let next = match self.free.pop() {
+            Some(stage) => stage,
+            None => Stage::new().ok_or(io::ErrorKind::OutOfMemory)?,
+        };
+        let stage = std::mem::replace(&mut self.stage, next);
+        let write = DirectWrite {
+            stage,
+            len: self.held,
+            offset: self.offset,
+            result: Ok(true),
+        };
+        self.offset += self.held as u64;
+        self.held = 0;
+        self.full
+            .as_ref()
+            .and_then(|full| full.send(write).ok())
+            .ok_or_else(|| io::Error::other("the writing threads ended"))?;
+        self.in_flight += 1;
+        Ok(all_direct)
+    }
+}
+
+impl Write for BackgroundFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let Some(direct) = self.direct.as_mut() else {
+            let written = self.file.write(buf)?;
+            if let Some(syncer) = self.syncer.as_mut() {
+                syncer.wrote(written);
+            }
+            return Ok(written);
+        };
+        let n = buf.len().min(DIRECT_CHUNK - direct.held);
+        direct.stage.bytes_mut()[direct.held..direct.held + n].copy_from_slice(&buf[..n]);
+        direct.held += n;
+        if direct.held == DIRECT_CHUNK && !direct.send()? {
+            self.end_direct()?;
+        }
+        Ok(n)
+    }
+
+    /// Ends direct writing (the file is written on through the page cache: the `.npy` header,
+    /// the ending), then the early syncs.
+    fn flush(&mut self) -> io::Result<()> {
+        self.end_direct()?;
+        self.syncer
+            .take()
+            .map_or(Ok(()), |mut syncer| syncer.finish())
+    }
+}
+
+/// Whether `file` is on a filesystem of a local disk (ext2/3/4, XFS, Btrfs, F2FS), where a
+/// direct write goes straight to the device. Elsewhere direct writes are not tried: on NFS each
+/// would wait for the server, on tmpfs they are copies like any other.
+#[cfg(target_os = "linux")]
+fn on_local_disk(file: &File) -> bool {
+    const LOCAL_DISK: [u32; 4] = [0xEF53, 0x5846_5342, 0x9123_683E, 0xF2F5_2010];
+    rustix::fs::fstatfs(file).is_ok_and(|fs| LOCAL_DISK.contains(&(fs.f_type as u32)))
+}
+
+/// Direct writes are Linux's `O_DIRECT` only.
+#[cfg(not(target_os = "linux"))]
+fn on_local_disk(_file: &File) -> bool {
+    false
+}
+
+/// Turns `O_DIRECT` on or off for `file` (its open file description, which its clones share).
+#[cfg(target_os = "linux")]
+fn set_direct(file: &File, on: bool) -> io::Result<()> {
+    use rustix::fs::{fcntl_getfl, fcntl_setfl, OFlags};
+    let mut flags = fcntl_getfl(file)?;
+    flags.set(OFlags::DIRECT, on);
+    Ok(fcntl_setfl(file, flags)?)
+}
+
+/// Direct writes are Linux's `O_DIRECT` only; elsewhere files go through the page cache.
+#[cfg(not(target_os = "linux"))]
+fn set_direct(_file: &File, on: bool) -> io::Result<()> {
+    if on {
+        Err(io::ErrorKind::Unsupported.into())
+    } else {
+        Ok(())
+    }
+}
+
 /// The directory a path names its file in (`.` for a bare file name).
 fn directory_of(path: &Path) -> &Path {
     match path.parent() {
@@ -165,7 +531,10 @@ fn directory_of(path: &Path) -> &Path {
 impl Sink {
     /// Output to stdout.
     pub fn stdout() -> Self {
-        Sink::Stdout(io::stdout())
+        Sink::Stdout {
+            out: Some(io::stdout()),
+            background: None,
+        }
     }
 
     /// Output to `target`, written first to a new temporary file `.NAME.XXXXXX.erato-partial` in the
@@ -200,6 +569,7 @@ impl Sink {
         let syncer = file.as_file().try_clone().ok().map(Syncer::start);
         Ok(Sink::File {
             file: Some(io::BufWriter::with_capacity(1 << 20, file)),
+            background: None,
             temp,
             target: target.to_owned(),
             syncer,
@@ -210,14 +580,23 @@ impl Sink {
     /// directory, so that once this returns the complete file survives a crash of the machine.
     pub fn commit(&mut self) -> io::Result<()> {
         match self {
-            Sink::Stdout(out) => out.flush(),
+            Sink::Stdout { out, background } => {
+                if let Some(background) = background.as_mut() {
+                    background.finish()?;
+                }
+                out.as_mut().map_or(Ok(()), Write::flush)
+            }
             Sink::Special(file) => file.flush(),
             Sink::File {
                 file,
+                background,
                 temp,
                 target,
                 syncer,
             } => {
+                if let Some(background) = background.as_mut() {
+                    background.finish()?;
+                }
                 let Some(writer) = file.take() else {
                     return Ok(());
                 };
@@ -247,7 +626,7 @@ impl Sink {
             )
         };
         match self {
-            Sink::Stdout(_) => Err(cannot()),
+            Sink::Stdout { .. } => Err(cannot()),
             Sink::Special(file) => {
                 file.flush()?;
                 file.get_ref().write_all_at(bytes, 0).map_err(|e| {
@@ -258,7 +637,12 @@ impl Sink {
                     }
                 })
             }
-            Sink::File { file, .. } => {
+            Sink::File {
+                file, background, ..
+            } => {
+                if let Some(background) = background.as_mut() {
+                    background.finish()?;
+                }
                 let writer = file
                     .as_mut()
                     .ok_or_else(|| io::Error::other("output written after it was committed"))?;
@@ -268,9 +652,55 @@ impl Sink {
         }
     }
 
+    /// Writes `buffer` (on a thread of its own for stdout and files, see [`Background`]) and
+    /// returns a buffer to fill next: one written before, or an empty one. Everything written
+    /// afterwards follows it in order.
+    pub fn write_buffer(&mut self, buffer: Vec<u8>) -> io::Result<Vec<u8>> {
+        match self {
+            Sink::Stdout { out, background } => {
+                if background.is_none() {
+                    let out = out
+                        .take()
+                        .expect("stdout until the background thread takes it");
+                    *background = Some(Background::start(out)?);
+                }
+                background.as_mut().expect("started").write(buffer)
+            }
+            Sink::Special(file) => file.write_all(&buffer).map(|()| buffer),
+            Sink::File {
+                file,
+                background,
+                syncer,
+                ..
+            } => {
+                if background.is_none() {
+                    let writer = file
+                        .as_mut()
+                        .ok_or_else(|| io::Error::other("output written after it was committed"))?;
+                    writer.flush()?;
+                    let file = writer.get_ref().as_file().try_clone()?;
+                    *background =
+                        Some(Background::start(BackgroundFile::new(file, syncer.take()))?);
+                }
+                background.as_mut().expect("started").write(buffer)
+            }
+        }
+    }
+
+    /// The thread writing for this sink, once [`Sink::write_buffer`] has started it.
+    fn background(&mut self) -> Option<&mut Background> {
+        match self {
+            Sink::Stdout { background, .. } | Sink::File { background, .. } => background.as_mut(),
+            Sink::Special(_) => None,
+        }
+    }
+
     fn writer(&mut self) -> io::Result<&mut dyn Write> {
         match self {
-            Sink::Stdout(out) => Ok(out),
+            Sink::Stdout { out, .. } => out
+                .as_mut()
+                .map(|out| out as &mut dyn Write)
+                .ok_or_else(|| io::Error::other("stdout is written by its thread")),
             Sink::Special(file) => Ok(file),
             Sink::File { file, .. } => file
                 .as_mut()
@@ -282,11 +712,15 @@ impl Sink {
 
 impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.writer()?.write(buf)
+        self.write_all(buf).map(|()| buf.len())
     }
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        if let Some(background) = self.background() {
+            // After the first buffer, everything goes through the thread, in order.
+            return background.write(buf.to_vec()).map(drop);
+        }
         match self {
-            Sink::Stdout(out) => out.lock().write_all(buf),
+            Sink::Stdout { out: Some(out), .. } => out.lock().write_all(buf),
             Sink::File {
                 file: Some(file),
                 syncer,
@@ -302,14 +736,24 @@ impl Write for Sink {
         }
     }
     fn flush(&mut self) -> io::Result<()> {
+        if self.background().is_some() {
+            return Ok(()); // the thread writes without buffering; commit waits for it
+        }
         self.writer()?.flush()
     }
 }
 
 impl Drop for Sink {
     fn drop(&mut self) {
-        if let Sink::File { file, temp, .. } = self {
+        if let Sink::File {
+            file,
+            background,
+            temp,
+            ..
+        } = self
+        {
             // Dropping the NamedTempFile removes the file; then it is no longer partial output.
+            drop(background.take());
             drop(file.take());
             partial_files().retain(|p| p != temp);
         }
@@ -473,6 +917,54 @@ mod tests {
         c.write_all(b"c").unwrap();
         c.commit().unwrap();
         std::fs::remove_file("erato-sink-test-bare-name.tmp").unwrap();
+    }
+
+    #[test]
+    fn buffers_written_by_the_thread_arrive_whole_and_in_order() {
+        // A head that leaves the file offset unaligned for direct writes, buffers of odd sizes
+        // and one of several staging chunks, small writes between them, the start rewritten:
+        // in the temporary directory (a local disk's filesystem here: direct writes) and, where
+        // there is one, in /dev/shm (tmpfs: through the page cache).
+        let mut dirs = vec![std::env::temp_dir()];
+        if Path::new("/dev/shm").is_dir() {
+            dirs.push(PathBuf::from("/dev/shm"));
+        }
+        for dir in dirs {
+            write_buffers_in(&dir.join(format!("erato-buffers-{}", std::process::id())));
+        }
+    }
+
+    fn write_buffers_in(dir: &Path) {
+        std::fs::create_dir_all(dir).unwrap();
+        let target = dir.join("out.bin");
+        let mut want = Vec::new();
+        let mut sink = Sink::file(&target).unwrap();
+        let mut put = |sink: &mut Sink, bytes: Vec<u8>, buffer: bool| {
+            want.extend_from_slice(&bytes);
+            if buffer {
+                sink.write_buffer(bytes).unwrap();
+            } else {
+                sink.write_all(&bytes).unwrap();
+            }
+        };
+        let noise = |n: usize, seed: u64| -> Vec<u8> {
+            (0..n as u64)
+                .map(|i| ((i ^ seed).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as u8)
+                .collect()
+        };
+        put(&mut sink, noise(131, 1), false);
+        for (k, len) in [1, 4095, 4096, 4097, 3 * DIRECT_CHUNK + 17, 0, 12_345]
+            .into_iter()
+            .enumerate()
+        {
+            put(&mut sink, noise(len, k as u64), true);
+            put(&mut sink, noise(k, 100 + k as u64), false);
+        }
+        sink.overwrite_start(b"HEAD").unwrap();
+        want[..4].copy_from_slice(b"HEAD");
+        sink.commit().unwrap();
+        assert!(std::fs::read(&target).unwrap() == want, "{}", dir.display());
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
