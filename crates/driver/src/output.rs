@@ -227,296 +227,40 @@ impl Drop for Background {
     }
 }
 
-/// Bytes that a direct write's memory address, length and file offset are multiples of: the page
-/// size, a multiple of the logical block size of disks (512 or 4096 bytes).
-const DIRECT_ALIGN: usize = 4096;
-
-/// Bytes gathered for one direct write.
-const DIRECT_CHUNK: usize = 4 << 20;
-
-/// Direct writes in flight at once. A direct write returns when the disk has the data, so one at
-/// a time leaves the disk idle between them; `dd` of 500 MB here with four in flight took 0.25 to
-/// 0.27 s, with one 0.26 to 0.39 s.
-const DIRECT_IN_FLIGHT: usize = 2;
-
-/// Aligned memory for one direct write: `memory[start..start + DIRECT_CHUNK]`.
-struct Stage {
-    memory: Vec<u8>,
-    start: usize,
-}
-
-impl Stage {
-    fn new() -> Option<Self> {
-        let memory = vec![0u8; DIRECT_CHUNK + DIRECT_ALIGN];
-        let start = memory.as_ptr().align_offset(DIRECT_ALIGN);
-        (start < DIRECT_ALIGN).then_some(Self { memory, start })
-    }
-
-    fn bytes(&self) -> &[u8] {
-        &self.memory[self.start..self.start + DIRECT_CHUNK]
-    }
-
-    fn bytes_mut(&mut self) -> &mut [u8] {
-        &mut self.memory[self.start..self.start + DIRECT_CHUNK]
-    }
-}
-
-/// A full stage to write at a file offset, and how its write went.
-struct DirectWrite {
-    stage: Stage,
-    len: usize,
-    offset: u64,
-    /// `Ok(true)` when written directly, `Ok(false)` when the filesystem refused a direct write
-    /// and it went through the page cache.
-    result: io::Result<bool>,
-}
-
-/// Writes `write`'s stage at its offset, directly where the filesystem takes it (a short or
-/// refused direct write is finished through the page cache, with `O_DIRECT` turned off).
-fn write_direct(file: &File, write: &mut DirectWrite) {
-    use std::os::unix::fs::FileExt;
-    let bytes = &write.stage.bytes()[..write.len];
-    let mut done = 0;
-    write.result = loop {
-        if done == write.len {
-            break Ok(true);
-        }
-        match file.write_at(&bytes[done..], write.offset + done as u64) {
-            Ok(0) => break Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => done += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            // EINVAL: this filesystem or file does not take direct writes (none was made), or a
-            // short write left the rest unaligned.
-            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => {
-                break set_direct(file, false)
-                    .and_then(|()| file.write_all_at(&bytes[done..], write.offset + done as u64))
-                    .map(|()| false);
-            }
-            Err(e) => break Err(e),
-        }
-    };
-}
-
-/// The temporary file as the [`Background`] thread writes it.
+/// The temporary file as the [`Background`] thread writes it: through the page cache, with the
+/// early syncs of its [`Syncer`] so that the disk writes while erato still formats.
 ///
-/// Where the filesystem allows, with `O_DIRECT`: the text goes from aligned staging memory
-/// straight to the disk, in writes of [`DIRECT_CHUNK`] at their offsets, [`DIRECT_IN_FLIGHT`]
-/// at once (on threads of their own), instead of being copied into the page cache and written
-/// back by the final sync. On this 2-core VM, shared, listing the primes to 10^9 (500 MB) this
-/// way took 0.06 s of system time where buffered writes and their sync took 0.15 to 0.9 s:
-/// copying into fresh page-cache pages, then the writeback. What is left at the end (less than
-/// [`DIRECT_ALIGN`] bytes) is written through the page cache, and [`Sink::commit`] syncs the
-/// file as before, so durability is unchanged: the data is on the disk (and its cache flushed)
-/// before the rename. On other filesystems than a local disk's ([`on_local_disk`]), or where
-/// `O_DIRECT` is refused or fails, the file is written through the page cache with the early
-/// syncs of its [`Syncer`].
+/// Direct writes (`O_DIRECT` from aligned staging buffers, two in flight) were tried and measured
+/// against this: the primes to 10^9 (502 MB) to a file on ext4, 2 threads, Zen 5, quiet, 7
+/// interleaved runs: 0.27 s median both ways (0.24-0.28 buffered, 0.26-0.31 direct), so the
+/// 300 lines and their fallback path for filesystems that refuse them were not kept. Under load,
+/// the copy into fresh page-cache pages showed system-time spikes that direct writes avoid.
 struct BackgroundFile {
     file: File,
-    /// Direct writing, while on.
-    direct: Option<Direct>,
-    /// Early syncs, for writes through the page cache.
+    /// Early syncs.
     syncer: Option<Syncer>,
-}
-
-/// The state of direct writing.
-struct Direct {
-    /// The stage being filled, `held` bytes so far, to go at file offset `offset`.
-    stage: Stage,
-    held: usize,
-    offset: u64,
-    /// Full stages for the writing threads; dropping it ends them.
-    full: Option<std::sync::mpsc::SyncSender<DirectWrite>>,
-    /// Written stages.
-    written: std::sync::mpsc::Receiver<DirectWrite>,
-    /// Stages written and free.
-    free: Vec<Stage>,
-    /// Stages sent and not back yet.
-    in_flight: usize,
-    threads: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl BackgroundFile {
     fn new(file: File, syncer: Option<Syncer>) -> Self {
-        let direct = Direct::start(&file).ok();
-        Self {
-            file,
-            direct,
-            syncer,
-        }
-    }
-
-    /// Ends direct writing: waits for the writes in flight, writes what is staged through the
-    /// page cache, and leaves the file offset at the end of the data.
-    fn end_direct(&mut self) -> io::Result<()> {
-        use std::io::{Seek, SeekFrom};
-        let Some(mut direct) = self.direct.take() else {
-            return Ok(());
-        };
-        let waited = direct.wait(0);
-        direct.full = None;
-        for thread in direct.threads.drain(..) {
-            let _ = thread.join();
-        }
-        waited?;
-        set_direct(&self.file, false)?;
-        self.file.seek(SeekFrom::Start(direct.offset))?;
-        self.file.write_all(&direct.stage.bytes()[..direct.held])
-    }
-}
-
-impl Direct {
-    /// Turns direct writes on. The file offset must be aligned: what was written since the last
-    /// aligned offset (the `.npy` header, the first prime) is read back into the first stage,
-    /// which goes at that aligned offset.
-    fn start(file: &File) -> io::Result<Self> {
-        use std::io::Seek;
-        use std::os::unix::fs::FileExt;
-        if !on_local_disk(file) {
-            return Err(io::ErrorKind::Unsupported.into());
-        }
-        let mut stage = Stage::new().ok_or(io::ErrorKind::Unsupported)?;
-        let position = (&*file).stream_position()?;
-        let back = (position % DIRECT_ALIGN as u64) as usize;
-        file.read_exact_at(&mut stage.bytes_mut()[..back], position - back as u64)?;
-        set_direct(file, true)?;
-        let (full, jobs) = std::sync::mpsc::sync_channel::<DirectWrite>(0);
-        let jobs = std::sync::Arc::new(std::sync::Mutex::new(jobs));
-        let (done, written) = std::sync::mpsc::channel();
-        let mut threads = Vec::new();
-        for _ in 0..DIRECT_IN_FLIGHT {
-            let (clone, jobs, done) = (file.try_clone()?, jobs.clone(), done.clone());
-            let thread = std::thread::Builder::new()
-                .name("erato-direct".into())
-                .spawn(move || loop {
-                    let job = jobs.lock().unwrap_or_else(|e| e.into_inner()).recv();
-                    let Ok(mut job) = job else { return };
-                    write_direct(&clone, &mut job);
-                    if done.send(job).is_err() {
-                        return;
-                    }
-                });
-            match thread {
-                Ok(thread) => threads.push(thread),
-                Err(e) if threads.is_empty() => {
-                    set_direct(file, false)?;
-                    return Err(e);
-                }
-                Err(_) => break,
-            }
-        }
-        Ok(Self {
-            stage,
-            held: back,
-            offset: position - back as u64,
-            full: Some(full),
-            written,
-            free: Vec::new(),
-            in_flight: 0,
-            threads,
-        })
-    }
-
-    /// Waits until at most `in_flight` writes are in flight; returns the first error, and
-    /// `Ok(false)` when a write went through the page cache (direct writing must end).
-    fn wait(&mut self, in_flight: usize) -> io::Result<bool> {
-        let mut all_direct = true;
-        while self.in_flight > in_flight {
-            let write = self
-                .written
-                .recv()
-                .map_err(|_| io::Error::other("a writing thread ended"))?;
-            self.in_flight -= 1;
-            all_direct &= write.result?;
-            self.free.push(write.stage);
-        }
-        Ok(all_direct)
-    }
-
-    /// Sends the full stage to be written and takes a free one; `Ok(false)` as for
-    /// [`Self::wait`].
-    fn send(&mut self) -> io::Result<bool> {
-        let all_direct = self.wait(self.threads.len() - 1)?;
-        let next = match self.free.pop() {
-            Some(stage) => stage,
-            None => Stage::new().ok_or(io::ErrorKind::OutOfMemory)?,
-        };
-        let stage = std::mem::replace(&mut self.stage, next);
-        let write = DirectWrite {
-            stage,
-            len: self.held,
-            offset: self.offset,
-            result: Ok(true),
-        };
-        self.offset += self.held as u64;
-        self.held = 0;
-        self.full
-            .as_ref()
-            .and_then(|full| full.send(write).ok())
-            .ok_or_else(|| io::Error::other("the writing threads ended"))?;
-        self.in_flight += 1;
-        Ok(all_direct)
+        Self { file, syncer }
     }
 }
 
 impl Write for BackgroundFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let Some(direct) = self.direct.as_mut() else {
-            let written = self.file.write(buf)?;
-            if let Some(syncer) = self.syncer.as_mut() {
-                syncer.wrote(written);
-            }
-            return Ok(written);
-        };
-        let n = buf.len().min(DIRECT_CHUNK - direct.held);
-        direct.stage.bytes_mut()[direct.held..direct.held + n].copy_from_slice(&buf[..n]);
-        direct.held += n;
-        if direct.held == DIRECT_CHUNK && !direct.send()? {
-            self.end_direct()?;
+        let written = self.file.write(buf)?;
+        if let Some(syncer) = self.syncer.as_mut() {
+            syncer.wrote(written);
         }
-        Ok(n)
+        Ok(written)
     }
 
-    /// Ends direct writing (the file is written on through the page cache: the `.npy` header,
-    /// the ending), then the early syncs.
+    /// Ends the early syncs (the commit syncs the whole file).
     fn flush(&mut self) -> io::Result<()> {
-        self.end_direct()?;
         self.syncer
             .take()
             .map_or(Ok(()), |mut syncer| syncer.finish())
-    }
-}
-
-/// Whether `file` is on a filesystem of a local disk (ext2/3/4, XFS, Btrfs, F2FS), where a
-/// direct write goes straight to the device. Elsewhere direct writes are not tried: on NFS each
-/// would wait for the server, on tmpfs they are copies like any other.
-#[cfg(target_os = "linux")]
-fn on_local_disk(file: &File) -> bool {
-    const LOCAL_DISK: [u32; 4] = [0xEF53, 0x5846_5342, 0x9123_683E, 0xF2F5_2010];
-    rustix::fs::fstatfs(file).is_ok_and(|fs| LOCAL_DISK.contains(&(fs.f_type as u32)))
-}
-
-/// Direct writes are Linux's `O_DIRECT` only.
-#[cfg(not(target_os = "linux"))]
-fn on_local_disk(_file: &File) -> bool {
-    false
-}
-
-/// Turns `O_DIRECT` on or off for `file` (its open file description, which its clones share).
-#[cfg(target_os = "linux")]
-fn set_direct(file: &File, on: bool) -> io::Result<()> {
-    use rustix::fs::{fcntl_getfl, fcntl_setfl, OFlags};
-    let mut flags = fcntl_getfl(file)?;
-    flags.set(OFlags::DIRECT, on);
-    Ok(fcntl_setfl(file, flags)?)
-}
-
-/// Direct writes are Linux's `O_DIRECT` only; elsewhere files go through the page cache.
-#[cfg(not(target_os = "linux"))]
-fn set_direct(_file: &File, on: bool) -> io::Result<()> {
-    if on {
-        Err(io::ErrorKind::Unsupported.into())
-    } else {
-        Ok(())
     }
 }
 
@@ -921,10 +665,9 @@ mod tests {
 
     #[test]
     fn buffers_written_by_the_thread_arrive_whole_and_in_order() {
-        // A head that leaves the file offset unaligned for direct writes, buffers of odd sizes
-        // and one of several staging chunks, small writes between them, the start rewritten:
-        // in the temporary directory (a local disk's filesystem here: direct writes) and, where
-        // there is one, in /dev/shm (tmpfs: through the page cache).
+        // An odd-sized head, buffers of odd sizes and one of several megabytes (past the early
+        // syncs' interval only in sum), small writes between them, the start rewritten: in the
+        // temporary directory and, where there is one, in /dev/shm (tmpfs).
         let mut dirs = vec![std::env::temp_dir()];
         if Path::new("/dev/shm").is_dir() {
             dirs.push(PathBuf::from("/dev/shm"));
@@ -953,7 +696,7 @@ mod tests {
                 .collect()
         };
         put(&mut sink, noise(131, 1), false);
-        for (k, len) in [1, 4095, 4096, 4097, 3 * DIRECT_CHUNK + 17, 0, 12_345]
+        for (k, len) in [1, 4095, 4096, 4097, (12 << 20) + 17, 0, 12_345]
             .into_iter()
             .enumerate()
         {
