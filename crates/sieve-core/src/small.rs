@@ -24,7 +24,7 @@
 //! unrolled loop of eight turns. On big-endian targets the byte view of the words differs, and a
 //! portable loop over `u64` words is used instead.
 
-use crate::pool::{BlockLists, Entry};
+use crate::pool::{BlockLists, Entry, Filer};
 use crate::wheel::{STEP, TURN};
 
 /// A sieving prime and where its next multiple falls.
@@ -200,17 +200,33 @@ unsafe fn cross_list<const C: usize, const R0: usize>(
             // turns from below `stop`; `i` starts a turn (wheel index 0) at bit `8 (i / 8) + R0`.
             i = unsafe { turns::<C, R0>(bytes, len, stop, p / 8, i / 8) };
         }
-        assert!(i >= advance, "a turn left behind in the segment");
-        // `advance` is a multiple of 8, so the list (which uses `i % 8`) is the same.
-        let i = i - advance;
-        lists.push(
-            TurnPrimes::list(next_base, e.prime, i),
-            Entry {
-                prime: e.prime,
-                packed: i as u32,
-            },
-        );
+        refile(lists, next_base, e.prime, i, advance);
     });
+}
+
+/// Files `prime`, whose next turn starts at bit `i` of the current segment, into its list after
+/// `next_base` for the segment `advance` bits on.
+///
+/// # Panics
+/// If that turn starts before `advance`.
+#[inline(always)]
+fn refile(
+    lists: &mut Filer<'_, MEDIUM_BLOCK>,
+    next_base: usize,
+    prime: u32,
+    i: usize,
+    advance: usize,
+) {
+    assert!(i >= advance, "a turn left behind in the segment");
+    // `advance` is a multiple of 8, so the list (which uses `i % 8`) is the same.
+    let i = i - advance;
+    lists.push(
+        TurnPrimes::list(next_base, prime, i),
+        Entry {
+            prime,
+            packed: i as u32,
+        },
+    );
 }
 
 /// Signature shared by the 32 copies of [`cross_list`].
@@ -399,16 +415,7 @@ impl TurnPrimes {
                 if i < stop {
                     i = cross_whole_turns(words, stop, p, i);
                 }
-                assert!(i >= advance, "a turn left behind in the segment");
-                // `advance` is a multiple of 8, so the list (which uses `i % 8`) is the same.
-                let i = i - advance;
-                lists.push(
-                    Self::list(next, e.prime, i),
-                    Entry {
-                        prime: e.prime,
-                        packed: i as u32,
-                    },
-                );
+                refile(lists, next, e.prime, i, advance);
             });
         }
         self.cur = next;
