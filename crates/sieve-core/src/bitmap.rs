@@ -164,7 +164,7 @@ impl OddBitmap {
             self.lo,
             self.hi
         );
-        if n % 2 == 0 {
+        if n.is_multiple_of(2) {
             return n == 2;
         }
         self.bits[((n - (self.lo | 1)) / 2) as usize]
@@ -198,7 +198,7 @@ impl OddBitmap {
                 lo: next.lo,
             });
         }
-        if self.bits.len() % 64 == 0 {
+        if self.bits.len().is_multiple_of(64) {
             let mut words = std::mem::take(&mut self.bits).into_vec();
             words.extend_from_slice(next.words());
             let len = words.len() * 64 - (next.words().len() * 64 - next.bits.len());
@@ -338,7 +338,7 @@ pub mod file {
         }
         let (lo, hi, count) = (u64_at(16), u64_at(24), u64_at(32));
         let body = &bytes[HEADER_LEN..];
-        if body.len() % 8 != 0 || (body.len() / 8) as u64 != count {
+        if !body.len().is_multiple_of(8) || (body.len() / 8) as u64 != count {
             let expected = if lo <= hi {
                 OddBitmap::words_for(lo, hi)
             } else {

@@ -153,7 +153,7 @@ impl<const BLOCK: usize> BlockLists<BLOCK> {
             }
         };
         let full = self.write[list];
-        debug_assert!(full as usize % Self::BLOCK_BYTES == 0);
+        debug_assert!((full as usize).is_multiple_of(Self::BLOCK_BYTES));
         let next = if full.is_null() {
             NONE
         } else {
@@ -162,7 +162,7 @@ impl<const BLOCK: usize> BlockLists<BLOCK> {
             unsafe { (*full.sub(BLOCK)).packed }
         };
         let header = self.block(b);
-        debug_assert!(header as usize % Self::BLOCK_BYTES == 0);
+        debug_assert!((header as usize).is_multiple_of(Self::BLOCK_BYTES));
         // SAFETY: `header` is the first entry of block `b`, which was free and is now this list's;
         // entry 1 is still inside the block (BLOCK > 1).
         unsafe {
@@ -178,12 +178,12 @@ impl<const BLOCK: usize> BlockLists<BLOCK> {
     #[inline(always)]
     pub(crate) fn push(&mut self, list: usize, e: Entry) {
         let mut at = self.write[list];
-        if at as usize % Self::BLOCK_BYTES == 0 {
+        if (at as usize).is_multiple_of(Self::BLOCK_BYTES) {
             // A null pointer (empty list) or the end of a full block.
             self.grow(list);
             at = self.write[list];
         }
-        debug_assert!(!at.is_null() && at as usize % Self::BLOCK_BYTES != 0);
+        debug_assert!(!at.is_null() && !(at as usize).is_multiple_of(Self::BLOCK_BYTES));
         // SAFETY: by the invariant `at` lies in the list's first block, and it is not at the
         // block's end (that case was just handled), so it is a valid, exclusively owned entry.
         unsafe { at.write(e) };
@@ -208,7 +208,7 @@ impl<const BLOCK: usize> BlockLists<BLOCK> {
         // stays inside it.
         let mut header = unsafe { last.byte_sub(last as usize % Self::BLOCK_BYTES) };
         loop {
-            debug_assert!(header as usize % Self::BLOCK_BYTES == 0 && end > header);
+            debug_assert!((header as usize).is_multiple_of(Self::BLOCK_BYTES) && end > header);
             // SAFETY: `header` is the first entry of a detached block; its entries before `end`
             // were all written by `push`, and no list writes into a detached block (it is on
             // neither `free` nor any list until it is returned below).
@@ -232,7 +232,7 @@ impl<const BLOCK: usize> BlockLists<BLOCK> {
                 break;
             }
             header = self.block(next);
-            debug_assert!(header as usize % Self::BLOCK_BYTES == 0);
+            debug_assert!((header as usize).is_multiple_of(Self::BLOCK_BYTES));
             // SAFETY: blocks after the first are full: their entries end BLOCK entries on.
             end = unsafe { header.add(BLOCK) };
         }

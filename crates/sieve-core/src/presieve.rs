@@ -160,7 +160,7 @@ impl PreSieve {
 
     #[inline(always)]
     fn fill_portable(&self, words: &mut [u64], seg_lo: u64) {
-        debug_assert!(seg_lo % 128 == 0);
+        debug_assert!(seg_lo.is_multiple_of(128));
         let byte = seg_lo / 16;
         for (i, group) in self.patterns.chunks_exact(PASS).enumerate() {
             let group: [&Pattern; PASS] = std::array::from_fn(|j| &group[j]);

@@ -382,7 +382,7 @@ impl TurnPrimes {
             stop + 14 * self.max_prime < words.len() * 64,
             "a wheel turn from {stop} would overrun the segment"
         );
-        debug_assert!(advance % 8 == 0);
+        debug_assert!(advance.is_multiple_of(8));
         let (cur, next) = (self.cur, 32 - self.cur);
         if cfg!(target_endian = "little") && !crate::cpu::portable_forced() {
             let view = (words.as_mut_ptr().cast::<u8>(), 8 * words.len());

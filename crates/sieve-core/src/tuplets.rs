@@ -292,7 +292,7 @@ impl TupletTally {
     fn note_edges(&mut self, first_odd: u64, words: &[u64]) {
         let (lo, hi) = (self.tuplets.lo, self.tuplets.hi);
         let is_prime = |n: u64| -> Option<bool> {
-            if n % 2 == 0 {
+            if n.is_multiple_of(2) {
                 return None;
             }
             let i = n.checked_sub(first_odd)? / 2;
