@@ -1,6 +1,6 @@
-//! Answers for library callers (erato's Python module): counts, the primes of a range as one
-//! `Vec<u64>`, the primes of a long range chunk by chunk, and the n-th prime, all on an
-//! [`Engine`]'s threads.
+//! Answers for library callers (erato's Python module): counts (primes, twins, k-tuplets), the
+//! primes of a range as one `Vec<u64>`, the primes of a long range chunk by chunk, and the n-th
+//! prime, all on an [`Engine`]'s threads.
 //!
 //! Every function takes a `cancel` flag that the engine reads before each chunk: a caller that
 //! waits on another thread (for Ctrl-C, say) sets it, and the call returns `Cancelled` once the
@@ -26,6 +26,7 @@ use sieve_core::{Counts, SievingPrimes};
 
 use crate::engine::{words_from_aligned, Engine};
 use crate::plan;
+use crate::summary::{self, Summary};
 
 /// The call was cancelled through its flag before it finished.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,6 +120,48 @@ pub fn count(
                 .reduce(Counts::combine)
                 .expect("at least one chunk")
         })
+}
+
+/// The number of prime k-tuplets with every member in `[lo, hi]` (`lo <= hi`, `2 <= k <= 6`), as
+/// primesieve counts them (`erato -c3` .. `-c6`): k = 2 twins (p, p+2); 3 triplets (p, p+2, p+6)
+/// and (p, p+4, p+6); 4 quadruplets (p, p+2, p+6, p+8); 5 quintuplets (p, p+2, p+6, p+8, p+12)
+/// and (p, p+4, p+6, p+10, p+12); 6 sextuplets (p, p+4, p+6, p+10, p+12, p+16); see
+/// [`sieve_core::tuplets`].
+///
+/// The command line's engine ([`crate::summary`]) on the chunks of [`count`] (at most
+/// [`MAX_CHUNK`] numbers below about 4.5 * 10^15), so that a cancel waits for a few tenths of a
+/// second; tuplets across chunk boundaries are counted once. Returns [`Cancelled`] when `cancel`
+/// was set before the last chunk started.
+///
+/// # Panics
+/// If `lo > hi` or `k` is not in `2..=6`.
+///
+/// ```
+/// use std::sync::atomic::AtomicBool;
+/// use driver::{engine::Engine, query};
+///
+/// let engine = Engine::new(2, sieve_core::SieveConfig::default()).unwrap();
+/// let go = AtomicBool::new(false);
+/// assert_eq!(query::count_tuplets(&engine, 0, 1000, 3, &go), Ok(30)); // primesieve 1000 -c3
+/// assert_eq!(query::count_tuplets(&engine, 0, 1_000_000, 6, &go), Ok(5));
+/// ```
+pub fn count_tuplets(
+    engine: &Engine,
+    lo: u64,
+    hi: u64,
+    k: usize,
+    cancel: &AtomicBool,
+) -> Result<u64, Cancelled> {
+    assert!(lo <= hi, "empty interval [{lo}, {hi}]");
+    assert!((2..=6).contains(&k), "k-tuplets for k = 2..=6, not {k}");
+    let sieving = SievingPrimes::for_hi(hi);
+    let ranges = chunks(engine, lo, hi);
+    let each = summary::summarise_each(engine, &sieving, &ranges, 1 << k, false, cancel)?;
+    let whole = each
+        .into_iter()
+        .reduce(Summary::combine)
+        .expect("at least one chunk");
+    Ok(whole.tuplets.count(k))
 }
 
 /// The primes in `[lo, hi]` (`lo <= hi`), in increasing order.
@@ -530,10 +573,34 @@ mod tests {
     }
 
     #[test]
+    fn tuplet_counts_are_the_command_lines_across_small_chunks() {
+        let e = engine();
+        // Several chunks of MAX_CHUNK numbers, cut where count's chunks cut, so that tuplets
+        // straddling the cuts are counted once; and a narrow interval at the top of u64.
+        for (lo, hi) in [(5, 3 * MAX_CHUNK + 1000), (u64::MAX - 2_000_000, u64::MAX)] {
+            let whole = summary::count(&e, lo, hi, 0b111_1100, false, &GO).unwrap();
+            for k in 2..=6 {
+                assert_eq!(
+                    count_tuplets(&e, lo, hi, k, &GO),
+                    Ok(whole.tuplets.count(k)),
+                    "k {k} [{lo}, {hi}]"
+                );
+            }
+        }
+        // primesieve 1000 -c23456
+        let small: Vec<u64> = (2..=6)
+            .map(|k| count_tuplets(&e, 0, 1000, k, &GO).unwrap())
+            .collect();
+        assert_eq!(small, [35, 30, 5, 5, 2]);
+        assert_eq!(count_tuplets(&e, 0, 0, 3, &GO), Ok(0));
+    }
+
+    #[test]
     fn cancelled_calls_say_so() {
         let e = engine();
         let stop = AtomicBool::new(true);
         assert_eq!(count(&e, 0, 1 << 34, false, &stop), Err(Cancelled));
+        assert_eq!(count_tuplets(&e, 0, 1 << 34, 4, &stop), Err(Cancelled));
         assert_eq!(primes(&e, 0, 1 << 20, &stop), Err(ListError::Cancelled));
         assert_eq!(
             nth_prime(&e, 1 << 40, 0, &stop),

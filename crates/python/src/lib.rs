@@ -324,6 +324,91 @@ fn count_twins(
     Ok(counts(py, start, stop, threads, true)?.1)
 }
 
+/// The k-tuplets (`3 <= k <= 6`) with every member in the range, counted as the command line's
+/// `-c3` .. `-c6` count them ([`query::count_tuplets`]), with the GIL released and Ctrl-C heard.
+fn tuplets(
+    py: Python<'_>,
+    start: &Bound<'_, PyAny>,
+    stop: Option<&Bound<'_, PyAny>>,
+    threads: Option<&Bound<'_, PyAny>>,
+    k: usize,
+) -> PyResult<u64> {
+    let (lo, hi) = read_range(start, stop)?;
+    let engine = engine(read_threads(threads)?)?;
+    run(py, may_take_long(lo, hi), |cancel| {
+        query::count_tuplets(&engine, lo, hi, k, cancel)
+    })?
+    .map_err(|_| interrupted())
+}
+
+/// The number of prime triplets (p, p + 2, p + 6) and (p, p + 4, p + 6) with all three members
+/// in [start, stop], as an int (primesieve's definition, as ``erato -c3``).
+///
+/// ``count_triplets(stop)`` is ``count_triplets(0, stop)``; ``count_triplets(1, 20)`` is 4:
+/// (5, 7, 11), (7, 11, 13), (11, 13, 17) and (13, 17, 19), not (17, 19, 23), which ends above 20.
+/// Bounds, threads and errors as for ``primes``.
+#[pyfunction]
+#[pyo3(signature = (start, stop = None, *, threads = None))]
+fn count_triplets(
+    py: Python<'_>,
+    start: &Bound<'_, PyAny>,
+    stop: Option<&Bound<'_, PyAny>>,
+    threads: Option<&Bound<'_, PyAny>>,
+) -> PyResult<u64> {
+    tuplets(py, start, stop, threads, 3)
+}
+
+/// The number of prime quadruplets (p, p + 2, p + 6, p + 8) with all four members in
+/// [start, stop], as an int (primesieve's definition, as ``erato -c4``).
+///
+/// ``count_quadruplets(stop)`` is ``count_quadruplets(0, stop)``; ``count_quadruplets(100)`` is
+/// 2: (5, 7, 11, 13) and (11, 13, 17, 19). Bounds, threads and errors as for ``primes``.
+#[pyfunction]
+#[pyo3(signature = (start, stop = None, *, threads = None))]
+fn count_quadruplets(
+    py: Python<'_>,
+    start: &Bound<'_, PyAny>,
+    stop: Option<&Bound<'_, PyAny>>,
+    threads: Option<&Bound<'_, PyAny>>,
+) -> PyResult<u64> {
+    tuplets(py, start, stop, threads, 4)
+}
+
+/// The number of prime quintuplets (p, p + 2, p + 6, p + 8, p + 12) and (p, p + 4, p + 6, p + 10,
+/// p + 12) with all five members in [start, stop], as an int (primesieve's definition, as
+/// ``erato -c5``).
+///
+/// ``count_quintuplets(stop)`` is ``count_quintuplets(0, stop)``; ``count_quintuplets(100)`` is
+/// 3: (5, 7, 11, 13, 17), (7, 11, 13, 17, 19) and (11, 13, 17, 19, 23). Bounds, threads and
+/// errors as for ``primes``.
+#[pyfunction]
+#[pyo3(signature = (start, stop = None, *, threads = None))]
+fn count_quintuplets(
+    py: Python<'_>,
+    start: &Bound<'_, PyAny>,
+    stop: Option<&Bound<'_, PyAny>>,
+    threads: Option<&Bound<'_, PyAny>>,
+) -> PyResult<u64> {
+    tuplets(py, start, stop, threads, 5)
+}
+
+/// The number of prime sextuplets (p, p + 4, p + 6, p + 10, p + 12, p + 16) with all six members
+/// in [start, stop], as an int (primesieve's definition, as ``erato -c6``).
+///
+/// ``count_sextuplets(stop)`` is ``count_sextuplets(0, stop)``; ``count_sextuplets(1000)`` is 2:
+/// (7, 11, 13, 17, 19, 23) and (97, 101, 103, 107, 109, 113). Bounds, threads and errors as for
+/// ``primes``.
+#[pyfunction]
+#[pyo3(signature = (start, stop = None, *, threads = None))]
+fn count_sextuplets(
+    py: Python<'_>,
+    start: &Bound<'_, PyAny>,
+    stop: Option<&Bound<'_, PyAny>>,
+    threads: Option<&Bound<'_, PyAny>>,
+) -> PyResult<u64> {
+    tuplets(py, start, stop, threads, 6)
+}
+
 /// The n-th prime counted from start, as primesieve defines it: for n > 0 the n-th prime above
 /// start (``nth_prime(1) == 2``, ``nth_prime(1000) == 7919``), for n < 0 the |n|-th prime below
 /// start counting down, for n == 0 the first prime at or above start. Returns an int.
@@ -490,6 +575,10 @@ fn _erato(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(primes, m)?)?;
     m.add_function(wrap_pyfunction!(count_primes, m)?)?;
     m.add_function(wrap_pyfunction!(count_twins, m)?)?;
+    m.add_function(wrap_pyfunction!(count_triplets, m)?)?;
+    m.add_function(wrap_pyfunction!(count_quadruplets, m)?)?;
+    m.add_function(wrap_pyfunction!(count_quintuplets, m)?)?;
+    m.add_function(wrap_pyfunction!(count_sextuplets, m)?)?;
     m.add_function(wrap_pyfunction!(nth_prime, m)?)?;
     m.add_function(wrap_pyfunction!(iter_primes, m)?)?;
     m.add_function(wrap_pyfunction!(default_threads, m)?)?;

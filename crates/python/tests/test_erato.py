@@ -67,6 +67,41 @@ def mr_primes(lo, hi):
     return np.array([n for n in range(lo, hi + 1) if is_prime(n)], dtype=np.uint64)
 
 
+# primesieve's k-tuplet patterns (offsets from the first member), as erato -c2 .. -c6 count them.
+PATTERNS = {
+    2: [(0, 2)],
+    3: [(0, 2, 6), (0, 4, 6)],
+    4: [(0, 2, 6, 8)],
+    5: [(0, 2, 6, 8, 12), (0, 4, 6, 10, 12)],
+    6: [(0, 4, 6, 10, 12, 16)],
+}
+TUPLETS = {
+    3: erato.count_triplets,
+    4: erato.count_quadruplets,
+    5: erato.count_quintuplets,
+    6: erato.count_sextuplets,
+}
+
+
+def tuplet_counts(primes, lo, hi):
+    """{k: the k-tuplets with every member in [lo, hi]}, given the primes of [lo, hi]: for each
+    pattern, the numbers n of [lo, hi] with n + o prime for every offset o (primes past hi count as
+    composite)."""
+    width = hi - lo + 1
+    is_prime = np.zeros(width + 17, dtype=bool)
+    is_prime[(np.asarray(primes, dtype=np.uint64) - np.uint64(lo)).astype(np.int64)] = True
+    counts = {}
+    for k, patterns in PATTERNS.items():
+        total = 0
+        for pattern in patterns:
+            hit = np.ones(width, dtype=bool)
+            for o in pattern:
+                hit &= is_prime[o : o + width]
+            total += int(np.count_nonzero(hit))
+        counts[k] = total
+    return counts
+
+
 # --- values -----------------------------------------------------------------------------------
 
 
@@ -164,6 +199,77 @@ def test_iter_primes_concatenates_to_primes():
     assert first[:4].tolist() == [2, 3, 5, 7] and first[-1] < erato.DEFAULT_CHUNK_SIZE
 
 
+def test_tuplets_of_small_ranges_against_the_oracle():
+    # Every [lo, hi] with lo < 100, hi < 130: tuplets cut at either edge, (3, 5, 7) (no pattern's),
+    # the sextuplets (7, ..., 23) and (97, ..., 113).
+    below = sieve_primes(0, 200)
+    for threads in (1, 2):
+        for lo in range(0, 100):
+            for hi in range(lo, 130):
+                want = tuplet_counts(below[(below >= lo) & (below <= hi)], lo, hi)
+                for k, count in TUPLETS.items():
+                    assert count(lo, hi, threads=threads) == want[k], (k, lo, hi, threads)
+                assert erato.count_twins(lo, hi, threads=threads) == want[2], (lo, hi)
+    for k, count in TUPLETS.items():
+        for stop in range(0, 40):
+            assert count(stop) == count(0, stop) == tuplet_counts(sieve_primes(0, stop), 0, stop)[k]
+    # primesieve 1000 -c3456; primesieve 1 20 -c3
+    assert [count(1000) for count in TUPLETS.values()] == [30, 5, 5, 2]
+    assert erato.count_triplets(1, 20) == 4
+    assert erato.count_quadruplets(100) == 2 and erato.count_quintuplets(100) == 3
+
+
+def test_tuplets_of_random_ranges_against_the_oracle():
+    rng = random.Random(23)
+    cases = []
+    for _ in range(12):
+        lo = rng.randrange(0, 10 ** rng.randrange(2, 13))
+        cases.append((lo, lo + rng.randrange(0, 300_000)))
+    # Wide enough (2^25) that two or three threads cut them into chunks: tuplets across the cuts.
+    cases += [(10**12 + 12_345, 10**12 + 12_345 + 2**25), (0, 2**25 + 77)]
+    for lo, hi in cases:
+        want = tuplet_counts(sieve_primes(lo, hi), lo, hi)
+        for threads in (1, 2, 3):
+            for k, count in TUPLETS.items():
+                assert count(lo, hi, threads=threads) == want[k], (k, lo, hi, threads)
+
+
+def test_tuplets_published_values():
+    # primesieve 1e9 -c23456 (primesieve 12.15): 3424506 twins, then these.
+    want = [759_256, 28_388, 7_221, 317]
+    assert [count(1e9) for count in TUPLETS.values()] == want
+    assert [count("1e9", threads=1) for count in TUPLETS.values()] == want
+    assert erato.count_triplets(10**6) == 2_837 and erato.count_sextuplets(10**6) == 5
+
+
+def test_tuplets_near_the_top_of_u64():
+    # Each call there first sieves the primes up to 2^32 (about 1.2 s here): few calls.
+    # primesieve 18446744073609551616 18446744073709551615 -c3456 (primesieve 12.15), and -p6:
+    # the sextuplet of [2^64 - 10^8, 2^64 - 1] starts at 2^64 - 76076619.
+    lo = TOP + 1 - 10**8
+    assert [count(lo, TOP) for count in TUPLETS.values()] == [6_517, 105, 17, 1]
+    six = 2**64 - 76_076_619
+    assert erato.count_sextuplets(six, six + 16) == 1
+    assert erato.count_sextuplets(six + 1, six + 16, threads=2) == 0
+    assert erato.count_sextuplets(six, six + 15) == 0
+    # The last quadruplet and quintuplet below 2^64 (primesieve -p4, -p5): p, ..., p + 12, cut
+    # at either edge, against Miller-Rabin.
+    q = 2**64 - 1_799_615
+    primes = mr_primes(q - 30, q + 45)
+    for a, b in [(q, q + 12), (q + 1, q + 12), (q, q + 11), (q - 3, q + 8)]:
+        want = tuplet_counts(primes[(primes >= a) & (primes <= b)], a, b)
+        for k in (4, 5):
+            assert TUPLETS[k](a, b) == want[k], (k, a - TOP, b - TOP)
+    assert want[4] == 1 and want[5] == 0
+    # The top 50000 numbers hold three triplets (primesieve -p3), against Miller-Rabin.
+    lo = TOP - 50_000
+    want = tuplet_counts(mr_primes(lo, TOP), lo, TOP)
+    assert want[3] == 3
+    for threads in (1, 2):
+        assert erato.count_triplets(str(lo), "2^64-1", threads=threads) == 3
+    assert erato.count_quadruplets(lo, TOP) == want[4]
+
+
 def test_numpy_module_has_primesieves_names():
     assert np.array_equal(erato.numpy.primes(10, 100), erato.primes(10, 100))
 
@@ -220,6 +326,7 @@ def test_works_after_fork():
     "call",
     [
         "erato.count_primes(10**15)",
+        "erato.count_quintuplets(10**15)",
         "erato.nth_prime(10**14)",
         "[a.size for a in erato.iter_primes(0, 10**15, chunk_size=10**9)]",
     ],
@@ -266,7 +373,7 @@ ABOVE = "is above the largest supported value 2^64-1 (18446744073709551615)"
     ],
 )
 def test_bad_bounds_raise_the_command_lines_messages(args, error, message):
-    for function in (erato.primes, erato.count_primes, erato.count_twins, erato.iter_primes):
+    for function in (erato.primes, erato.count_primes, erato.count_twins, *TUPLETS.values(), erato.iter_primes):
         with pytest.raises(error, match=re.escape(message)):
             function(*args)
 

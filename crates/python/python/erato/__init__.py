@@ -7,6 +7,8 @@ The names follow primesieve's Python module, so switching is one import::
     erato.primes(10**9, 10**9 + 100)  # both ends included
     erato.count_primes(1e10)          # 455052511
     erato.count_twins(1e6)            # 8169
+    erato.count_triplets(1e6)         # 2837; count_quadruplets, count_quintuplets and
+    erato.count_sextuplets(1e6)       # 5;    count_sextuplets as in primesieve
     erato.nth_prime(10**6)            # 15485863
     for chunk in erato.iter_primes(0, 10**12):   # arrays of 2**27 numbers' primes each
         ...
@@ -23,6 +25,10 @@ from ._erato import (
     DEFAULT_CHUNK_SIZE,
     MAX_STOP,
     count_primes,
+    count_quadruplets,
+    count_quintuplets,
+    count_sextuplets,
+    count_triplets,
     count_twins,
     default_threads,
     iter_primes,
@@ -39,6 +45,10 @@ __all__ = [
     "MAX_STOP",
     "PrimeIterator",
     "count_primes",
+    "count_quadruplets",
+    "count_quintuplets",
+    "count_sextuplets",
+    "count_triplets",
     "count_twins",
     "default_threads",
     "iter_primes",

@@ -46,6 +46,30 @@ def count_twins(
 ) -> int:
     """The number of twin pairs (p, p + 2) with both in [start, stop]. Errors as primes()."""
 
+def count_triplets(
+    start: Bound, stop: Optional[Bound] = None, *, threads: Optional[SupportsIndex] = None
+) -> int:
+    """The number of prime triplets (p, p+2, p+6) and (p, p+4, p+6) with all members in
+    [start, stop] (``count_triplets(stop)``: [0, stop]). Errors as primes()."""
+
+def count_quadruplets(
+    start: Bound, stop: Optional[Bound] = None, *, threads: Optional[SupportsIndex] = None
+) -> int:
+    """The number of prime quadruplets (p, p+2, p+6, p+8) with all members in [start, stop].
+    Errors as primes()."""
+
+def count_quintuplets(
+    start: Bound, stop: Optional[Bound] = None, *, threads: Optional[SupportsIndex] = None
+) -> int:
+    """The number of prime quintuplets (p, p+2, p+6, p+8, p+12) and (p, p+4, p+6, p+10, p+12)
+    with all members in [start, stop]. Errors as primes()."""
+
+def count_sextuplets(
+    start: Bound, stop: Optional[Bound] = None, *, threads: Optional[SupportsIndex] = None
+) -> int:
+    """The number of prime sextuplets (p, p+4, p+6, p+10, p+12, p+16) with all members in
+    [start, stop]. Errors as primes()."""
+
 def nth_prime(
     n: SupportsIndex, start: Bound = 0, *, threads: Optional[SupportsIndex] = None
 ) -> int:
