@@ -213,11 +213,15 @@ impl Tuplets {
 /// once the next has arrived, so that tuplets across word and window edges are seen.
 pub struct TupletTally {
     tuplets: Tuplets,
-    /// The previous word and the odd number its bit 0 stands for.
-    pending: Option<(u64, u64)>,
+    /// The last word added, whose tuplets wait for the word after it.
+    pending: Option<u64>,
     /// `want[k - 2]`: 1 if k-tuplets are counted, else 0.
     want: [u64; 5],
 }
+
+/// Per pattern, in [`PATTERNS`] order flattened (twins, the two triplets, quadruplets, the two
+/// quintuplets, sextuplets): how many tuplets of it start at a bit of the words counted.
+type Found = [u64; 7];
 
 impl TupletTally {
     /// A tally of `[lo, hi]` for each bit k (2..=6) of `kinds`.
@@ -233,58 +237,47 @@ impl TupletTally {
     /// consecutive calls must cover consecutive odd numbers.
     pub fn add(&mut self, first_odd: u64, words: &[u64]) {
         self.note_edges(first_odd, words);
-        if self.tuplets.kinds == 0 {
+        if self.tuplets.kinds == 0 || words.is_empty() {
             return; // nothing to count (a pass for gaps only)
         }
-        for (j, &word) in words.iter().enumerate() {
-            if let Some((_, previous)) = self.pending {
-                self.count_word(previous, word);
-            }
-            self.pending = Some((first_odd.wrapping_add(128 * j as u64), word));
+        let mut found = [0; 7];
+        if let Some(previous) = self.pending {
+            count_pair(&mut found, previous, words[0]);
         }
+        // Every word but the last, each with the one after it; the last waits for the next call.
+        for (total, n) in found.iter_mut().zip(count_pairs(words)) {
+            *total += n;
+        }
+        self.pending = words.last().copied();
+        self.credit(found);
     }
 
     /// The counts, once every window has been added.
     pub fn finish(mut self) -> Tuplets {
-        if let Some((_, last)) = self.pending.take() {
-            self.count_word(last, 0);
+        if let Some(last) = self.pending.take() {
+            let mut found = [0; 7];
+            count_pair(&mut found, last, 0);
+            self.credit(found);
         }
         self.tuplets
     }
 
-    /// Counts the tuplets whose first member is in `word` (the next word holds the rest).
-    ///
-    /// Bit i of `shifted(j)` is bit i + j of the two words: whether p + 2j is prime for the p of
-    /// bit i. The patterns of [`PATTERNS`] share prefixes, so each is one AND on a shorter one
-    /// (the tests check every count against the patterns themselves).
-    #[inline]
-    fn count_word(&mut self, word: u64, next: u64) {
-        if word == 0 {
-            return;
-        }
-        let both = u128::from(word) | u128::from(next) << 64;
-        let shifted = |j: u32| (both >> j) as u64;
-        let twin = word & shifted(1); // p, p+2
-        let triplet_a = twin & shifted(3); // p, p+2, p+6
-        let triplet_b = word & shifted(2) & shifted(3); // p, p+4, p+6
-        let quadruplet = triplet_a & shifted(4); // p, p+2, p+6, p+8
-        let quintuplet_a = quadruplet & shifted(6); // p, p+2, p+6, p+8, p+12
-        let quintuplet_b = triplet_b & shifted(5) & shifted(6); // p, p+4, p+6, p+10, p+12
-        let sextuplet = quintuplet_b & shifted(8); // p, p+4, p+6, p+10, p+12, p+16
-        let found = [
-            twin.count_ones(),
-            triplet_a.count_ones() + triplet_b.count_ones(),
-            quadruplet.count_ones(),
-            quintuplet_a.count_ones() + quintuplet_b.count_ones(),
-            sextuplet.count_ones(),
+    /// Adds the patterns' counts to the k-tuplets counted.
+    fn credit(&mut self, found: Found) {
+        let by_k = [
+            found[0],
+            found[1] + found[2],
+            found[3],
+            found[4] + found[5],
+            found[6],
         ];
-        for (count, (found, want)) in self
+        for (count, (n, want)) in self
             .tuplets
             .counts
             .iter_mut()
-            .zip(found.iter().zip(self.want))
+            .zip(by_k.iter().zip(self.want))
         {
-            *count += u64::from(*found) * want;
+            *count += n * want;
         }
     }
 
@@ -308,6 +301,84 @@ impl TupletTally {
             }
         }
     }
+}
+
+/// Adds to `found` the tuplets whose first member is a bit of `word`, `next` being the word after
+/// it (the other members lie at most 16 numbers, 8 bits, further on).
+///
+/// Bit i of `shifted(j)` is bit i + j of the two words: whether p + 2j is prime for the p of bit i.
+/// The patterns of [`PATTERNS`] share prefixes, so each is one AND on a shorter one (the tests check
+/// every count against the patterns themselves).
+#[inline(always)]
+fn count_pair(found: &mut Found, word: u64, next: u64) {
+    // j in 1..=8: neither shift is by 64.
+    let shifted = |j: u32| word >> j | next << (64 - j);
+    let twin = word & shifted(1); // p, p+2
+    let triplet_a = twin & shifted(3); // p, p+2, p+6
+    let triplet_b = word & shifted(2) & shifted(3); // p, p+4, p+6
+    let quadruplet = triplet_a & shifted(4); // p, p+2, p+6, p+8
+    let quintuplet_a = quadruplet & shifted(6); // p, p+2, p+6, p+8, p+12
+    let quintuplet_b = triplet_b & shifted(5) & shifted(6); // p, p+4, p+6, p+10, p+12
+    let sextuplet = quintuplet_b & shifted(8); // p, p+4, p+6, p+10, p+12, p+16
+    let patterns = [
+        twin,
+        triplet_a,
+        triplet_b,
+        quadruplet,
+        quintuplet_a,
+        quintuplet_b,
+        sextuplet,
+    ];
+    for (n, bits) in found.iter_mut().zip(patterns) {
+        *n += u64::from(bits.count_ones());
+    }
+}
+
+/// The tuplets whose first member is a bit of `words[j]`, `j < words.len() - 1` (each word with
+/// the one after it), on the widest vector instructions the CPU has: a loop without branches that
+/// the compiler vectorises (with AVX-512, eight words per step and a vector popcount). A few times
+/// faster than a word at a time, where counting tuplets took as long as sieving (10^10, Zen 5).
+fn count_pairs(words: &[u64]) -> Found {
+    #[cfg(target_arch = "x86_64")]
+    if crate::cpu::has!("avx512vpopcntdq") {
+        // SAFETY: the CPU supports AVX512-VPOPCNTDQ (hence AVX-512F), checked just above.
+        return unsafe { count_pairs_avx512(words) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if crate::cpu::has!("avx2") && crate::cpu::has!("popcnt") {
+        // SAFETY: the CPU supports AVX2 and POPCNT, checked just above.
+        return unsafe { count_pairs_avx2(words) };
+    }
+    count_pairs_portable(words)
+}
+
+/// [`count_pairs`] with AVX-512's vector popcount (Ice Lake and Zen 4 on).
+///
+/// # Safety
+/// The CPU must support AVX512-VPOPCNTDQ.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vpopcntdq,popcnt")]
+unsafe fn count_pairs_avx512(words: &[u64]) -> Found {
+    count_pairs_portable(words)
+}
+
+/// [`count_pairs`] with AVX2 and hardware popcount (the x86-64 baseline has neither).
+///
+/// # Safety
+/// The CPU must support AVX2 and POPCNT.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,popcnt")]
+unsafe fn count_pairs_avx2(words: &[u64]) -> Found {
+    count_pairs_portable(words)
+}
+
+#[inline(always)]
+fn count_pairs_portable(words: &[u64]) -> Found {
+    let mut found = [0; 7];
+    for pair in words.windows(2) {
+        count_pair(&mut found, pair[0], pair[1]);
+    }
+    found
 }
 
 #[cfg(test)]
@@ -340,6 +411,55 @@ mod tests {
     fn sieved(lo: u64, hi: u64) -> Tuplets {
         let mut sieve = Sieve::new(SieveConfig::new(1 << 10, 4 << 10));
         Tuplets::of_interval(&mut sieve, &SievingPrimes::for_hi(hi), lo, hi, ALL)
+    }
+
+    /// Every path of `count_pairs` this CPU can take counts what `count_pair` does word by word,
+    /// on words of every density (a sparse word, all ones, random) and every length.
+    #[test]
+    fn every_pattern_counting_path_agrees() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let words: Vec<u64> = (0..300)
+            .map(|i| match i % 5 {
+                0 => next(),
+                1 => next() | next(),
+                2 => !0,
+                3 => 0,
+                _ => next() & next(),
+            })
+            .collect();
+        for len in [0, 1, 2, 3, 7, 8, 9, 17, 64, 300] {
+            let words = &words[..len];
+            let mut want = [0; 7];
+            for j in 1..len {
+                count_pair(&mut want, words[j - 1], words[j]);
+            }
+            assert_eq!(count_pairs_portable(words), want, "portable, {len} words");
+            assert_eq!(count_pairs(words), want, "dispatched, {len} words");
+            #[cfg(target_arch = "x86_64")]
+            {
+                if std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("popcnt")
+                {
+                    // SAFETY: the CPU supports AVX2 and POPCNT, checked just above.
+                    let got = unsafe { count_pairs_avx2(words) };
+                    assert_eq!(got, want, "avx2, {len} words");
+                }
+                if std::arch::is_x86_feature_detected!("avx512vpopcntdq") {
+                    // SAFETY: the CPU supports AVX512-VPOPCNTDQ, checked just above.
+                    let got = unsafe { count_pairs_avx512(words) };
+                    assert_eq!(got, want, "avx512, {len} words");
+                }
+            }
+        }
+        // All ones: every pattern starts at every bit whose members stay within two words.
+        let ones = count_pairs_portable(&[!0, !0]);
+        assert_eq!(ones, [64; 7]);
     }
 
     #[test]
