@@ -1,13 +1,17 @@
-//! Oliveira e Silva's bucket sieve for the large sieving primes: those at least the segment's bit
-//! count, which hit a segment at most once.
+//! Oliveira e Silva's bucket sieve for the large sieving primes: those at least a quarter of the
+//! segment's bit count, which hit a segment at most four times.
 //!
 //! Scanning every large prime in every segment would cost `pi(sqrt(hi))` per segment even though most
 //! have no multiple there. Instead each prime waits in the bucket of the segment that holds its next
 //! multiple; a segment only touches the primes that hit it, and each hit re-files its prime into the
 //! bucket of its following multiple. Buckets form a ring indexed by segment number modulo its size,
 //! which exceeds the largest jump (`5p` bits on the modulo-210 wheel) in segments, so a prime is
-//! never filed into the bucket being emptied. The primes step on the modulo-210 wheel
-//! ([`crate::wheel::first_multiple_210`]): 48 hits per 210 multiples instead of 56.
+//! never filed into another segment's bucket that shares a slot. A prime whose next multiple is in
+//! the same segment goes back into the bucket being emptied, which is emptied again until it stays
+//! empty (primesieve's `EratBig` does the same): every hit is one pass of a loop without an inner
+//! loop per prime, whose exit would be mispredicted about once per prime and segment. The primes
+//! step on the modulo-210 wheel ([`crate::wheel::first_multiple_210`]): 48 hits per 210 multiples
+//! instead of 56.
 //!
 //! # Memory: fixed-size blocks from one pool
 //! A bucket is a list of fixed-size blocks of entries taken from a pool shared by the whole ring,
@@ -94,8 +98,8 @@ impl Buckets {
     /// (`2^seg_shift` bits, even for a last segment that is shorter: bits past its end may be
     /// cleared), and re-files each prime at its next multiple.
     ///
-    /// Every prime here is at least the segment's bit count, so it hits a segment at most once:
-    /// the loop has no inner loop, whose exit would be mispredicted about once per entry.
+    /// Every prime here is at least a quarter of the segment's bit count, so it hits a segment at
+    /// most four times; each hit is one pass of the loop (see the module).
     pub(crate) fn sieve_segment(&mut self, segment: u64, words: &mut [u64]) {
         assert!(words.len() * 64 >= 1 << self.seg_shift);
         let mask = self.mask();
@@ -103,32 +107,36 @@ impl Buckets {
         let segments = self.segments;
         let slot = (segment & mask) as usize;
         let seg_bits = 1u64 << shift;
-        // Entries re-filed below go to other slots (the ring is larger than any jump).
-        self.lists.drain(slot, |lists, e| {
-            let prime = u64::from(e.prime);
-            let mut offset = u64::from(e.packed & OFFSET_MASK);
-            let mut wheel = (e.packed >> OFFSET_BITS) as usize;
-            debug_assert!(offset < seg_bits && wheel < 48);
-            // SAFETY: offset < seg_bits <= 64 * words.len(): entries are filed with an offset
-            // inside their segment (the mask below, and `insert`'s callers).
-            unsafe { *words.get_unchecked_mut(offset as usize / 64) &= !(1u64 << (offset % 64)) };
-            offset += u64::from(STEP_210[wheel]) * prime;
-            wheel = if wheel == 47 { 0 } else { wheel + 1 };
-            debug_assert!(offset >= seg_bits, "a prime below the segment's bit count");
-            let target = segment + (offset >> shift);
-            if target < segments {
-                let t = (target & mask) as usize;
-                debug_assert_ne!(t, slot, "bucket ring too small");
-                let packed = (offset & (seg_bits - 1)) as u32 | (wheel as u32) << OFFSET_BITS;
-                lists.push(
-                    t,
-                    Entry {
-                        prime: e.prime,
-                        packed,
-                    },
-                );
-            }
-        });
+        // Entries whose next hit is in this segment are re-filed into this slot (after the blocks
+        // being read were detached from it): read it again until nothing comes back.
+        while !self.lists.is_empty(slot) {
+            self.lists.drain(slot, |lists, e| {
+                let prime = u64::from(e.prime);
+                let mut offset = u64::from(e.packed & OFFSET_MASK);
+                let mut wheel = (e.packed >> OFFSET_BITS) as usize;
+                debug_assert!(offset < seg_bits && wheel < 48);
+                // SAFETY: offset < seg_bits <= 64 * words.len(): entries are filed with an offset
+                // inside their segment (the mask below, and `insert`'s callers).
+                unsafe {
+                    *words.get_unchecked_mut(offset as usize / 64) &= !(1u64 << (offset % 64));
+                }
+                offset += u64::from(STEP_210[wheel]) * prime;
+                wheel = if wheel == 47 { 0 } else { wheel + 1 };
+                let target = segment + (offset >> shift);
+                if target < segments {
+                    let t = (target & mask) as usize;
+                    debug_assert!(t != slot || target == segment, "bucket ring too small");
+                    let packed = (offset & (seg_bits - 1)) as u32 | (wheel as u32) << OFFSET_BITS;
+                    lists.push(
+                        t,
+                        Entry {
+                            prime: e.prime,
+                            packed,
+                        },
+                    );
+                }
+            });
+        }
     }
 }
 

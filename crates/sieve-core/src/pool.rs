@@ -128,6 +128,12 @@ impl<const BLOCK: usize> BlockLists<BLOCK> {
         self.write.len()
     }
 
+    /// Whether `list` holds no entries (none pushed since it was last drained or reset).
+    #[inline(always)]
+    pub(crate) fn is_empty(&self, list: usize) -> bool {
+        self.write[list].is_null()
+    }
+
     /// The first entry (the header) of block `b`.
     fn block(&self, b: u32) -> *mut Entry {
         let b = b as usize;

@@ -1,6 +1,6 @@
-//! Crossing off for sieving primes with a few multiples per segment (between about 1/16 of the
-//! segment's bit count and the whole of it): at most a handful of hits each, too few for the
-//! unrolled wheel turns of `crate::small`, too many for the one-hit buckets.
+//! Crossing off for sieving primes with a few multiples per segment (between about 1/16 and 1/4
+//! of the segment's bit count): at most a handful of hits each, too few for the unrolled wheel
+//! turns of `crate::small`, too many for the buckets (one pass of their loop per hit).
 //!
 //! After primesieve's `EratMedium` (K. Walisch, primesieve `src/EratMedium.cpp`): the primes are
 //! kept in eight lists, one per modulo-30 wheel index of their next multiple, and each list is

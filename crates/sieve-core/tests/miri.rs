@@ -4,7 +4,7 @@
 //! also checked against the oracle, so this runs as an ordinary test too.
 //!
 //! The tiny configuration (1 KiB chunks, 4 KiB segments of 32,768 bits) puts sieving primes in
-//! every class on short intervals: medium (up to 2,048), sparse (up to 32,767) and bucket primes;
+//! every class on short intervals: medium (up to 2,048), sparse (up to 8,191) and bucket primes;
 //! intervals above `2^32` need sieving primes above `2^16`, which are generated.
 
 use sieve_core::oracle::primes_between;
@@ -38,7 +38,8 @@ fn small_numbers_across_segments() {
     check(tiny(), 0, 70_000);
 }
 
-/// Bucket primes (>= 32,768) hit: sqrt(hi) above 2^15, across a segment edge.
+/// Bucket primes (>= 8,192) hit, those below 32,768 several times in a segment (re-filed into the
+/// bucket being emptied): sqrt(hi) above 2^15, across a segment edge.
 #[test]
 fn bucket_primes() {
     check(tiny(), (1 << 31) - 700, (1 << 31) + 700);
