@@ -133,8 +133,11 @@ impl Tally {
 
     fn add_counts(&mut self, words: &[u64]) {
         #[cfg(target_arch = "x86_64")]
-        if crate::cpu::has!("avx512vpopcntdq") {
-            // SAFETY: the CPU supports AVX512-VPOPCNTDQ (hence AVX-512F), checked just above.
+        if crate::cpu::has!("avx512f")
+            && crate::cpu::has!("avx512vpopcntdq")
+            && crate::cpu::has!("popcnt")
+        {
+            // SAFETY: the CPU has AVX-512F, AVX512-VPOPCNTDQ and POPCNT, checked just above.
             return unsafe { self.add_avx512(words) };
         }
         #[cfg(target_arch = "x86_64")]
@@ -225,8 +228,11 @@ mod tests {
                     // SAFETY: the CPU supports AVX2 and POPCNT, checked just above.
                     assert_eq!(run(&|t, w| unsafe { t.add_avx2(w) }), want, "avx2");
                 }
-                if std::arch::is_x86_feature_detected!("avx512vpopcntdq") {
-                    // SAFETY: the CPU supports AVX512-VPOPCNTDQ, checked just above.
+                if std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512vpopcntdq")
+                    && std::arch::is_x86_feature_detected!("popcnt")
+                {
+                    // SAFETY: the CPU has AVX-512F, AVX512-VPOPCNTDQ and POPCNT, checked just above.
                     assert_eq!(run(&|t, w| unsafe { t.add_avx512(w) }), want, "avx512");
                 }
             }

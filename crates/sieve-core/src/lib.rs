@@ -35,8 +35,9 @@
 //!   enter next).
 //! - `sparse`: primes with a few multiples per segment, sorted by wheel index (after primesieve's
 //!   `EratMedium`).
-//! - `bucket`: primes with at most one multiple per segment, Oliveira e Silva's bucket sieve on a
-//!   modulo-210 wheel.
+//! - `bucket`: primes from a quarter of the segment's bits (at most four hits per segment),
+//!   Oliveira e Silva's bucket sieve on a modulo-210 wheel; a prime that hits the segment again is
+//!   re-filed into the bucket being emptied.
 //! - `pool`: the fixed-size blocks from one pool that hold the sparse and bucket primes' lists.
 //! - `cpu`: which instruction-set paths run (`ERATO_FORCE_PORTABLE=1` forces the portable ones).
 //! - `segment`: [`Sieve`] ties these together for each segment.

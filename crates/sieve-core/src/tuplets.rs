@@ -340,8 +340,11 @@ fn count_pair(found: &mut Found, word: u64, next: u64) {
 /// faster than a word at a time, where counting tuplets took as long as sieving (10^10, Zen 5).
 fn count_pairs(words: &[u64]) -> Found {
     #[cfg(target_arch = "x86_64")]
-    if crate::cpu::has!("avx512vpopcntdq") {
-        // SAFETY: the CPU supports AVX512-VPOPCNTDQ (hence AVX-512F), checked just above.
+    if crate::cpu::has!("avx512f")
+        && crate::cpu::has!("avx512vpopcntdq")
+        && crate::cpu::has!("popcnt")
+    {
+        // SAFETY: the CPU has AVX-512F, AVX512-VPOPCNTDQ and POPCNT, checked just above.
         return unsafe { count_pairs_avx512(words) };
     }
     #[cfg(target_arch = "x86_64")]
@@ -450,8 +453,11 @@ mod tests {
                     let got = unsafe { count_pairs_avx2(words) };
                     assert_eq!(got, want, "avx2, {len} words");
                 }
-                if std::arch::is_x86_feature_detected!("avx512vpopcntdq") {
-                    // SAFETY: the CPU supports AVX512-VPOPCNTDQ, checked just above.
+                if std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512vpopcntdq")
+                    && std::arch::is_x86_feature_detected!("popcnt")
+                {
+                    // SAFETY: the CPU has AVX-512F, AVX512-VPOPCNTDQ and POPCNT, checked just above.
                     let got = unsafe { count_pairs_avx512(words) };
                     assert_eq!(got, want, "avx512, {len} words");
                 }

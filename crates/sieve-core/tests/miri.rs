@@ -39,10 +39,11 @@ fn small_numbers_across_segments() {
 }
 
 /// Bucket primes (>= 8,192) hit, those below 32,768 several times in a segment (re-filed into the
-/// bucket being emptied): sqrt(hi) above 2^15, across a segment edge.
+/// bucket being emptied): sqrt(hi) above 2^15, over two segments (segments start at `lo`
+/// rounded down to 128), so that primes are also filed into another slot of the ring.
 #[test]
 fn bucket_primes() {
-    check(tiny(), (1 << 31) - 700, (1 << 31) + 700);
+    check(tiny(), (1 << 31) - 700, (1 << 31) + 66_000);
 }
 
 /// Generated sieving primes (above 2^16): sqrt(hi) just above 2^16.

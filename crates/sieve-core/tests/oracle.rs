@@ -138,6 +138,16 @@ fn segment_and_word_edges() {
     }
 }
 
+/// The bucket ring at its smallest: with `tiny()` (32,768-bit segments) and `sqrt(hi)` about
+/// 10,955, a bucket prime jumps up to two segments ahead, the reach is 3 and the ring 4 slots; a
+/// ring one slot shorter in reach (2 slots) files primes into a slot still pending for another
+/// segment. Many segments, so that every prime is filed on several times.
+#[test]
+fn bucket_ring_at_its_smallest() {
+    let (lo, hi) = (120_000_000, 120_300_000);
+    check_interval(tiny(), &SievingPrimes::for_hi(hi), lo, hi);
+}
+
 #[test]
 fn top_of_u64() {
     let sieving = all_sieving_primes();
