@@ -26,7 +26,7 @@ use sieve_core::{Counts, SievingPrimes};
 
 use crate::engine::{words_from_aligned, Engine};
 use crate::plan;
-use crate::summary::{self, Summary};
+use crate::summary;
 
 /// The call was cancelled through its flag before it finished.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,11 +156,7 @@ pub fn count_tuplets(
     assert!((2..=6).contains(&k), "k-tuplets for k = 2..=6, not {k}");
     let sieving = SievingPrimes::for_hi(hi);
     let ranges = chunks(engine, lo, hi);
-    let each = summary::summarise_each(engine, &sieving, &ranges, 1 << k, false, cancel)?;
-    let whole = each
-        .into_iter()
-        .reduce(Summary::combine)
-        .expect("at least one chunk");
+    let whole = summary::count_ranges(engine, &sieving, &ranges, 1 << k, false, cancel)?;
     Ok(whole.tuplets.count(k))
 }
 

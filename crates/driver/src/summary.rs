@@ -53,7 +53,7 @@ impl Summary {
 
 /// The summary of `[lo, hi]` with `primes`, one pass over each of `ranges` (consecutive, covering
 /// `[lo, hi]`), combined in order.
-fn count_ranges(
+pub(crate) fn count_ranges(
     engine: &Engine,
     primes: &SievingPrimes,
     ranges: &[(u64, u64)],
