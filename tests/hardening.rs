@@ -227,6 +227,18 @@ fn done_units(path: &Path) -> usize {
         .map_or(0, |t| t.lines().filter(|l| l.starts_with("done ")).count())
 }
 
+/// Waits until the checkpoint at `path` records at least `units` finished units (a minute at most).
+fn wait_for_units(path: &Path, units: usize) {
+    let began = Instant::now();
+    while done_units(path) < units {
+        assert!(
+            began.elapsed() < Duration::from_secs(60),
+            "no progress recorded"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn checkpoint_survives_a_kill_and_resumes_exactly() {
     let dir = scratch("checkpoint");
@@ -238,14 +250,7 @@ fn checkpoint_survives_a_kill_and_resumes_exactly() {
         .spawn()
         .unwrap();
     // Kill it once some, but not all, of the 93 units are recorded.
-    let began = Instant::now();
-    while done_units(&file) < 5 {
-        assert!(
-            began.elapsed() < Duration::from_secs(60),
-            "no progress recorded"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_units(&file, 5);
     child.kill().unwrap(); // SIGKILL: no chance to clean up, the checkpoint must still be whole
     child.wait().unwrap();
     let recorded = done_units(&file);
@@ -311,14 +316,7 @@ fn checkpointed_tuplets_and_gaps_resume_exactly() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let began = Instant::now();
-        while done_units(&file) < 4 {
-            assert!(
-                began.elapsed() < Duration::from_secs(60),
-                "no progress recorded"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        wait_for_units(&file, 4);
         child.kill().unwrap();
         child.wait().unwrap();
         let recorded = done_units(&file);

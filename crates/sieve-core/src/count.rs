@@ -188,6 +188,29 @@ impl Tally {
     }
 }
 
+/// `len` words of every density for tests of the counting loops: random, sparse (two or three
+/// random words ANDed), dense (two ORed), all ones and all zeros, from a fixed xorshift seed.
+#[cfg(test)]
+pub(crate) fn mixed_words(len: usize) -> Vec<u64> {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    (0..len)
+        .map(|i| match i % 6 {
+            0 => next(),
+            1 => next() & next(),
+            2 => !0,
+            3 => next() | next(),
+            4 => 0,
+            _ => next() & next() & next(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,21 +219,7 @@ mod tests {
     /// over words of every density, split into windows of several lengths.
     #[test]
     fn every_counting_path_agrees() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        let words: Vec<u64> = (0..1000)
-            .map(|i| match i % 4 {
-                0 => next(),
-                1 => next() & next(),
-                2 => !0,
-                _ => next() & next() & next(),
-            })
-            .collect();
+        let words = mixed_words(1000);
         for window in [1, 7, 8, 63, 64, 1000] {
             let run = |add: &dyn Fn(&mut Tally, &[u64])| {
                 let mut tally = Tally::new(3, 1 << 40, true); // above 2: no prime counted ahead

@@ -417,25 +417,10 @@ mod tests {
     }
 
     /// Every path of `count_pairs` this CPU can take counts what `count_pair` does word by word,
-    /// on words of every density (a sparse word, all ones, random) and every length.
+    /// on words of every density ([`crate::count::mixed_words`]) and every length.
     #[test]
     fn every_pattern_counting_path_agrees() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        let words: Vec<u64> = (0..300)
-            .map(|i| match i % 5 {
-                0 => next(),
-                1 => next() | next(),
-                2 => !0,
-                3 => 0,
-                _ => next() & next(),
-            })
-            .collect();
+        let words = crate::count::mixed_words(300);
         for len in [0, 1, 2, 3, 7, 8, 9, 17, 64, 300] {
             let words = &words[..len];
             let mut want = [0; 7];
