@@ -1,12 +1,13 @@
 //! Crossing off for sieving primes with many multiples per segment: a modulo-30 wheel loop whose
 //! whole turns are unrolled with constant masks.
 //!
-//! Used twice by [`crate::Sieve`]: for the small primes one L1-sized chunk of the segment at a time
-//! (so every write hits L1), and for the medium primes over the whole segment at once.
+//! Used twice by [`crate::Sieve`], as two [`TurnPrimes`]: for the small primes one L1-sized chunk
+//! of the segment at a time (so nearly every write hits L1), and for the medium primes over the
+//! whole segment at once.
 //!
 //! # Whole turns only, thanks to the slack
 //! Every prime here rests at wheel index 0, the start of a turn (one that has just joined takes
-//! single steps there: small primes on their first call, medium ones as they join). A call crosses off every turn that
+//! single steps there as it joins). A call crosses off every turn that
 //! *starts* below `stop`, so a turn's last hits may land up to `14p` bits past `stop`: past the L1
 //! chunk (harmless, same segment) or past the segment into the slack behind it, which
 //! [`crate::Sieve`] pre-sieves ahead with the next segment and then moves to the front. Splitting
@@ -20,8 +21,8 @@
 //! starting bit `r` the masks and the small byte carries are constants, so with the eight offsets
 //! `D[k] q` held in registers each hit is one `and byte [ptr + offset], imm8`. A turn moves `b` by
 //! `15 q + (r + 15 c) / 8` and `r` to `(r + 15 c) % 8`, so eight turns return to the starting `r`.
-//! The 32 combinations of `c` and starting `r` each get their own copy of [`cross_turns`], an
-//! unrolled loop of eight turns. On big-endian targets the byte view of the words differs, and a
+//! The 32 combinations of `c` and starting `r` each get their own copy of the turn loop (inlined
+//! into [`cross_list`]), an unrolled loop of eight turns. On big-endian targets the byte view of the words differs, and a
 //! portable loop over `u64` words is used instead.
 
 use crate::pool::{BlockLists, Entry, Filer};
@@ -34,8 +35,8 @@ pub(crate) struct WheelPrime {
     pub prime: u32,
     /// Bit index of its next multiple, relative to the current segment's first bit.
     pub next: u32,
-    /// Wheel index of that multiple; 0 (the start of a turn) except for a prime that has just
-    /// joined, until its first call of [`cross_off`] steps it there.
+    /// Wheel index of that multiple; [`TurnPrimes::push`] steps the prime to the start of a
+    /// turn (wheel index 0).
     pub wheel: u32,
 }
 
@@ -49,29 +50,14 @@ const D: [usize; 8] = [0, 3, 5, 6, 8, 9, 11, 14];
 
 /// Crosses off whole wheel turns for the prime `p = 8q + C` from bit `8b + R0` (wheel index 0)
 /// while the turn starts below `stop`; returns the start of the first turn at or after `stop`.
+/// Inlined into each copy of [`cross_list`].
 ///
-/// One monomorphised copy per class `C = p mod 8` and starting bit `R0`: the eight turns inside the
-/// loop bring `r` back to `R0`, and in each of them every mask and carry is a constant.
+/// The eight turns inside the loop bring `r` back to `R0`, and in each of them every mask and
+/// carry is a constant.
 ///
 /// # Safety
 /// `bytes` must be valid for reads and writes of `len >= (stop + 14p).div_ceil(8)` bytes, and no
 /// reference to them may be used during the call.
-#[inline(never)]
-unsafe fn cross_turns<const C: usize, const R0: usize>(
-    bytes: *mut u8,
-    len: usize,
-    stop: usize,
-    q: usize,
-    b: usize,
-) -> usize {
-    // SAFETY: the caller's contract is `turns`'.
-    unsafe { turns::<C, R0>(bytes, len, stop, q, b) }
-}
-
-/// The loop of [`cross_turns`], inlined into each caller's copy.
-///
-/// # Safety
-/// As [`cross_turns`].
 #[inline(always)]
 unsafe fn turns<const C: usize, const R0: usize>(
     bytes: *mut u8,
@@ -166,12 +152,6 @@ macro_rules! copies {
     };
 }
 
-/// Signature shared by the 32 copies of [`cross_turns`].
-type TurnsFn = unsafe fn(*mut u8, usize, usize, usize, usize) -> usize;
-
-/// The copies of [`cross_turns`], indexed by `[p % 8 / 2][bit % 8]`.
-const TURNS: [[TurnsFn; 8]; 4] = copies!(cross_turns);
-
 /// Crosses off the turns below `stop` of every prime in medium list `list`, all of class
 /// `C = p mod 8` with their next turn starting at a bit `R0 mod 8`, and files each prime into
 /// list `next_base + ...` of the next segment, `advance` bits on.
@@ -236,61 +216,17 @@ type ListFn =
 /// The copies of [`cross_list`], indexed like the lists: `[p % 8 / 2][next % 8]`.
 const LISTS: [[ListFn; 8]; 4] = copies!(cross_list);
 
-/// Crosses off, for every prime in `primes`, each wheel turn that starts below `stop`, and leaves
-/// each prime's `next` at the first turn starting at or after `stop`.
-///
-/// # Panics
-/// If a turn could reach past `words`: `stop + 14p` must fit for every prime.
-pub(crate) fn cross_off(words: &mut [u64], stop: usize, primes: &mut [WheelPrime]) {
-    let capacity = words.len() * 64;
-    for wp in primes.iter_mut() {
-        let p = wp.prime as usize;
-        let mut i = wp.next as usize;
-        assert!(
-            stop + 14 * p < capacity,
-            "a wheel turn from {stop} would overrun the segment"
-        );
-        if wp.wheel != 0 {
-            // A prime that has just joined: single steps to the start of a turn.
-            let mut w = wp.wheel as usize;
-            while w != 0 && i < stop {
-                clear(words, i);
-                i += STEP[w] * p;
-                w = (w + 1) % 8;
-            }
-            wp.wheel = w as u32;
-            if w != 0 {
-                wp.next = i as u32;
-                continue;
-            }
-        }
-        if i < stop {
-            i = cross_whole_turns(words, stop, p, i);
-        }
-        wp.next = i as u32;
-    }
-}
-
 /// Crosses off the whole wheel turns of `p` from bit `i` (wheel index 0) that start below `stop`;
 /// returns the start of the first turn at or after `stop`.
+/// The portable loop, on `u64` words: for big-endian targets and `ERATO_FORCE_PORTABLE`.
 #[inline(always)]
 fn cross_whole_turns(words: &mut [u64], stop: usize, p: usize, mut i: usize) -> usize {
     debug_assert!(stop + 14 * p < words.len() * 64);
-    if cfg!(target_endian = "little") && !crate::cpu::portable_forced() {
-        let bytes = words.as_mut_ptr().cast::<u8>();
-        // SAFETY: `bytes` views the `8 * words.len()` bytes of `words` (u8 has no alignment or
-        // validity requirements), more than the `(stop + 14p).div_ceil(8)` that `cross_turns`
-        // needs (the caller's invariant, asserted above in debug builds); on little-endian targets
-        // byte j of that view holds bits 8j..8j+8 of the bitmap, as `cross_turns` assumes. No
-        // other reference to `words` is used while `bytes` is.
-        i = unsafe { TURNS[p % 8 / 2][i % 8](bytes, 8 * words.len(), stop, p / 8, i / 8) };
-    } else {
-        while i < stop {
-            for d in D {
-                clear(words, i + d * p);
-            }
-            i += TURN * p;
+    while i < stop {
+        for d in D {
+            clear(words, i + d * p);
         }
+        i += TURN * p;
     }
     i
 }
@@ -299,7 +235,7 @@ fn cross_whole_turns(words: &mut [u64], stop: usize, p: usize, mut i: usize) -> 
 /// small beside the entries even when the medium primes are few.
 const MEDIUM_BLOCK: usize = 128;
 
-/// Primes crossed off by whole wheel turns, sorted by which copy of [`cross_turns`] they need next
+/// Primes crossed off by whole wheel turns, sorted by which copy of the turn loop they need next
 /// (`p mod 8` and the bit their next turn starts at).
 ///
 /// A turn loop is entered once per prime and call; with the primes in random order that entry is
@@ -419,13 +355,5 @@ impl TurnPrimes {
             });
         }
         self.cur = next;
-    }
-}
-
-/// Moves every prime's `next` from the current segment to the following one, `seg_bits` later.
-pub(crate) fn advance(primes: &mut [WheelPrime], seg_bits: usize) {
-    for wp in primes {
-        debug_assert!(wp.next as usize >= seg_bits);
-        wp.next -= seg_bits as u32;
     }
 }
