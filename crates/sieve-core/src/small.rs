@@ -1,9 +1,9 @@
 //! Crossing off for sieving primes with many multiples per segment: a modulo-30 wheel loop whose
 //! whole turns are unrolled with constant masks.
 //!
-//! Used twice by [`crate::Sieve`], as two [`TurnPrimes`]: for the small primes one L1-sized chunk
-//! of the segment at a time (so nearly every write hits L1), and for the medium primes over the
-//! whole segment at once.
+//! Used three times by [`crate::Sieve`], as three [`TurnPrimes`]: for the small primes one L1-sized
+//! chunk of the segment at a time (so nearly every write hits L1), for the lower medium primes two
+//! chunks at a time, and for the medium primes over the whole segment at once.
 //!
 //! # Whole turns only, thanks to the slack
 //! Every prime here rests at wheel index 0, the start of a turn (one that has just joined takes
