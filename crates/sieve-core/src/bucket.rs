@@ -110,7 +110,7 @@ impl Buckets {
         // Entries whose next hit is in this segment are re-filed into this slot (after the blocks
         // being read were detached from it): read it again until nothing comes back.
         while !self.lists.is_empty(slot) {
-            self.lists.drain(slot, |lists, e| {
+            self.lists.drain(slot, |e| {
                 let prime = u64::from(e.prime);
                 let mut offset = u64::from(e.packed & OFFSET_MASK);
                 let mut wheel = (e.packed >> OFFSET_BITS) as usize;
@@ -123,18 +123,18 @@ impl Buckets {
                 offset += u64::from(STEP_210[wheel]) * prime;
                 wheel = if wheel == 47 { 0 } else { wheel + 1 };
                 let target = segment + (offset >> shift);
-                if target < segments {
+                (target < segments).then(|| {
                     let t = (target & mask) as usize;
                     debug_assert!(t != slot || target == segment, "bucket ring too small");
                     let packed = (offset & (seg_bits - 1)) as u32 | (wheel as u32) << OFFSET_BITS;
-                    lists.push(
+                    (
                         t,
                         Entry {
                             prime: e.prime,
                             packed,
                         },
-                    );
-                }
+                    )
+                })
             });
         }
     }

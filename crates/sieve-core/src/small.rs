@@ -25,7 +25,7 @@
 //! into [`cross_list`]), an unrolled loop of eight turns. On big-endian targets the byte view of the words differs, and a
 //! portable loop over `u64` words is used instead.
 
-use crate::pool::{BlockLists, Entry, Filer};
+use crate::pool::{BlockLists, Entry};
 use crate::wheel::{STEP, TURN};
 
 /// A sieving prime and where its next multiple falls.
@@ -171,7 +171,7 @@ unsafe fn cross_list<const C: usize, const R0: usize>(
     stop: usize,
     advance: usize,
 ) {
-    lists.drain(list, |lists, e| {
+    lists.drain(list, |e| {
         let p = e.prime as usize;
         let mut i = e.packed as usize;
         debug_assert!(p % 8 == C && i % 8 == R0);
@@ -180,33 +180,27 @@ unsafe fn cross_list<const C: usize, const R0: usize>(
             // turns from below `stop`; `i` starts a turn (wheel index 0) at bit `8 (i / 8) + R0`.
             i = unsafe { turns::<C, R0>(bytes, len, stop, p / 8, i / 8) };
         }
-        refile(lists, next_base, e.prime, i, advance);
+        Some(refile(next_base, e.prime, i, advance))
     });
 }
 
-/// Files `prime`, whose next turn starts at bit `i` of the current segment, into its list after
-/// `next_base` for the segment `advance` bits on.
+/// The list after `next_base` and the entry that file `prime`, whose next turn starts at bit `i`
+/// of the current segment, for the segment `advance` bits on.
 ///
 /// # Panics
 /// If that turn starts before `advance`.
 #[inline(always)]
-fn refile(
-    lists: &mut Filer<'_, MEDIUM_BLOCK>,
-    next_base: usize,
-    prime: u32,
-    i: usize,
-    advance: usize,
-) {
+fn refile(next_base: usize, prime: u32, i: usize, advance: usize) -> (usize, Entry) {
     assert!(i >= advance, "a turn left behind in the segment");
     // `advance` is a multiple of 8, so the list (which uses `i % 8`) is the same.
     let i = i - advance;
-    lists.push(
+    (
         TurnPrimes::list(next_base, prime, i),
         Entry {
             prime,
             packed: i as u32,
         },
-    );
+    )
 }
 
 /// Signature shared by the 32 copies of [`cross_list`].
@@ -344,14 +338,14 @@ impl TurnPrimes {
             return;
         }
         for index in 0..32 {
-            self.lists.drain(cur + index, |lists, e| {
+            self.lists.drain(cur + index, |e| {
                 let p = e.prime as usize;
                 let mut i = e.packed as usize;
                 debug_assert_eq!(Self::list(0, e.prime, i), index);
                 if i < stop {
                     i = cross_whole_turns(words, stop, p, i);
                 }
-                refile(lists, next, e.prime, i, advance);
+                Some(refile(next, e.prime, i, advance))
             });
         }
         self.cur = next;

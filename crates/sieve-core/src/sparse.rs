@@ -84,7 +84,7 @@ fn cross<const W: usize>(
     seg_bits: usize,
 ) {
     let len = words.len();
-    lists.drain(cur + W, |lists, e| {
+    lists.drain(cur + W, |e| {
         let p = e.prime as usize;
         let mut i = e.packed as usize;
         // One step of the wheel from index (W + k) % 8: cross off, advance by a constant multiple
@@ -92,14 +92,13 @@ fn cross<const W: usize>(
         macro_rules! step {
             ($k:literal) => {{
                 if i >= seg_bits {
-                    lists.push(
+                    return Some((
                         next + const { (W + $k) % 8 },
                         Entry {
                             prime: e.prime,
                             packed: (i - seg_bits) as u32,
                         },
-                    );
-                    return;
+                    ));
                 }
                 debug_assert!(i / 64 < len);
                 // SAFETY: i < seg_bits <= 64 * len (checked just above and asserted by the caller).
