@@ -50,6 +50,20 @@ const MAX_STEP: u64 = {
     max
 };
 
+/// For each wheel index an entry can hold (six bits; 48 to 63 never occur): the step to the next
+/// multiple on the modulo-210 wheel, in units of `p` bits ([`STEP_210`]), and the next wheel
+/// index, already in place in [`Entry::packed`]. One load, no bounds check and no wrap-around test
+/// per hit in the bucket loop.
+const WHEEL: [(u32, u32); 64] = {
+    let mut table = [(0, 0); 64];
+    let mut w = 0;
+    while w < 48 {
+        table[w] = (STEP_210[w] as u32, (((w + 1) % 48) as u32) << OFFSET_BITS);
+        w += 1;
+    }
+    table
+};
+
 /// The ring of buckets, one list of [`Entry`] per slot (`prime`, and packed the next multiple's
 /// bit offset within its segment and its wheel index), kept across segments and intervals.
 pub(crate) struct Buckets {
@@ -113,20 +127,19 @@ impl Buckets {
             self.lists.drain(slot, |e| {
                 let prime = u64::from(e.prime);
                 let mut offset = u64::from(e.packed & OFFSET_MASK);
-                let mut wheel = (e.packed >> OFFSET_BITS) as usize;
-                debug_assert!(offset < seg_bits && wheel < 48);
+                let (step, next_wheel) = WHEEL[(e.packed >> OFFSET_BITS) as usize];
+                debug_assert!(offset < seg_bits && (e.packed >> OFFSET_BITS) < 48);
                 // SAFETY: offset < seg_bits <= 64 * words.len(): entries are filed with an offset
                 // inside their segment (the mask below, and `insert`'s callers).
                 unsafe {
                     *words.get_unchecked_mut(offset as usize / 64) &= !(1u64 << (offset % 64));
                 }
-                offset += u64::from(STEP_210[wheel]) * prime;
-                wheel = if wheel == 47 { 0 } else { wheel + 1 };
+                offset += u64::from(step) * prime;
                 let target = segment + (offset >> shift);
                 (target < segments).then(|| {
                     let t = (target & mask) as usize;
                     debug_assert!(t != slot || target == segment, "bucket ring too small");
-                    let packed = (offset & (seg_bits - 1)) as u32 | (wheel as u32) << OFFSET_BITS;
+                    let packed = (offset & (seg_bits - 1)) as u32 | next_wheel;
                     (
                         t,
                         Entry {
