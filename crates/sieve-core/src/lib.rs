@@ -30,15 +30,16 @@
 //! - `base_primes`: the sieving primes up to `sqrt(hi)` ([`SievingPrimes`]), those above `2^16`
 //!   generated as the sieve goes.
 //! - `presieve`: primes 3..=167 removed by ANDing precomputed patterns.
-//! - `small`: primes with many multiples per segment, a modulo-30 wheel loop of whole unrolled turns
-//!   (per L1 chunk for small primes; per segment for medium ones, sorted by which loop copy they
-//!   enter next).
+//! - `small`: primes with many multiples per segment, a modulo-30 wheel loop of whole unrolled turns,
+//!   sorted by which loop copy they enter next (per L1 chunk for small primes, per pair of chunks
+//!   for lower medium ones, per segment for medium ones).
 //! - `sparse`: primes with a few multiples per segment, sorted by wheel index (after primesieve's
 //!   `EratMedium`).
 //! - `bucket`: primes from a quarter of the segment's bits (at most four hits per segment),
 //!   Oliveira e Silva's bucket sieve on a modulo-210 wheel; a prime that hits the segment again is
 //!   re-filed into the bucket being emptied.
-//! - `pool`: the fixed-size blocks from one pool that hold the sparse and bucket primes' lists.
+//! - `pool`: the fixed-size blocks from one pool that hold the lists of every class but the
+//!   pre-sieved primes.
 //! - `cpu`: which instruction-set paths run (`ERATO_FORCE_PORTABLE=1` forces the portable ones).
 //! - `segment`: [`Sieve`] ties these together for each segment.
 //! - `count`: popcount counting and composable twin counts ([`Counts`]).

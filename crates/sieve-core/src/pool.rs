@@ -1,6 +1,6 @@
 //! Lists of sieving-prime entries in fixed-size blocks from one pool: the storage behind the
-//! bucket sieve (`crate::bucket`), the sparse primes (`crate::sparse`) and the medium primes
-//! (`crate::small`).
+//! bucket sieve (`crate::bucket`), the sparse primes (`crate::sparse`) and the small, lower medium
+//! and medium primes (`crate::small`).
 //!
 //! All three move every entry from one list to another once per segment. Growable vectors would each
 //! keep the capacity of their fullest moment, and a list that is emptied while the next ones fill
@@ -17,7 +17,7 @@ const PAGE_BLOCKS: usize = 128;
 
 /// Blocks of at least this many entries (page-sized ones: the bucket and sparse lists, which
 /// outgrow the caches) are prefetched by [`BlockLists::drain`] one ahead. Smaller ones hold the
-/// medium primes, few enough to stay in the L2 cache.
+/// small and medium primes, few enough to stay in the L2 cache.
 const PREFETCH_MIN_BLOCK: usize = 512;
 
 /// No block (end of a list).
@@ -226,7 +226,7 @@ impl<const BLOCK: usize> BlockLists<BLOCK> {
                 prefetch_block::<BLOCK>(self.block(next));
             }
             let mut e_ptr = header.wrapping_add(1);
-            // Taken again after each block: `grow` below may have moved on `self`'s fields.
+            // `grow` writes elements of `self.write` but never reallocates it: the pointer holds.
             let write = self.write.as_mut_ptr();
             while e_ptr < end {
                 // SAFETY: as above, `e_ptr` (between the header and `end`) is a written entry of

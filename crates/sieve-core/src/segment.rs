@@ -73,7 +73,8 @@ impl SieveConfig {
     /// A configuration for a core with `l1_bytes` of L1 data cache and `l2_bytes` of L2 cache (per
     /// core): L1-sized chunks for the small primes, and a segment sized from the work of each
     /// interval, at most half the L2 size (so that the segment and its slack fit the L2 cache
-    /// together) and at most 512 KiB ([`Self::segment_bytes_for`]).
+    /// together) and at most 512 KiB, or the L1 size if that is larger
+    /// ([`Self::segment_bytes_for`]).
     pub fn for_caches(l1_bytes: usize, l2_bytes: usize) -> Self {
         let largest = (l2_bytes / 2).min(MAX_ADAPTIVE_SEGMENT).max(l1_bytes);
         Self {
@@ -306,8 +307,9 @@ impl Sieve {
         }
         // Small primes make at least two wheel turns (30p bits) in each L1 chunk, lower medium ones
         // at least one in each pair of chunks. Medium ones make at least one turn per segment, and a
-        // turn (14p bits) that runs past a segment's end stays inside the slack. Sparse ones (below a quarter of the segment's bit count) have a few
-        // multiples per segment; the rest, at most four, go to the buckets.
+        // turn (14p bits) that runs past a segment's end stays inside the slack. Sparse ones (below a
+        // quarter of the segment's bit count) have a few multiples per segment; the rest, at most
+        // four, go to the buckets.
         let small_max = (l1_bits / SMALL_DIVISOR) as u64;
         let medium_max = (seg_bits / MEDIUM_DIVISOR) as u64;
         let pair_bits = PAIR_CHUNKS * l1_bits;

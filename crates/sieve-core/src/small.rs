@@ -152,7 +152,7 @@ macro_rules! copies {
     };
 }
 
-/// Crosses off the turns below `stop` of every prime in medium list `list`, all of class
+/// Crosses off the turns below `stop` of every prime in list `list`, all of class
 /// `C = p mod 8` with their next turn starting at a bit `R0 mod 8`, and files each prime into
 /// list `next_base + ...` of the next segment, `advance` bits on.
 ///
@@ -225,8 +225,9 @@ fn cross_whole_turns(words: &mut [u64], stop: usize, p: usize, mut i: usize) -> 
     i
 }
 
-/// Entries per block of the medium primes' lists: 1 KiB, so that the 64 partly filled blocks stay
-/// small beside the entries even when the medium primes are few.
+/// Entries per block of a [`TurnPrimes`]' lists: 1 KiB, so that the 64 partly filled blocks stay
+/// small beside the entries even when the primes are few (three of them per sieve: 192 KiB at
+/// most). 512 B blocks measured 3 % slower at 10^10 (Xeon).
 const MEDIUM_BLOCK: usize = 128;
 
 /// Primes crossed off by whole wheel turns, sorted by which copy of the turn loop they need next

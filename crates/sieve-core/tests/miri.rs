@@ -4,7 +4,8 @@
 //! also checked against the oracle, so this runs as an ordinary test too.
 //!
 //! The tiny configuration (1 KiB chunks, 4 KiB segments of 32,768 bits) puts sieving primes in
-//! every class on short intervals: medium (up to 2,048), sparse (up to 8,191) and bucket primes;
+//! every class on short intervals: small (up to 256, one 8,192-bit chunk at a time), lower medium
+//! (up to 1,024, two chunks at a time), medium (up to 2,048), sparse (up to 8,191) and bucket primes;
 //! intervals above `2^32` need sieving primes above `2^16`, which are generated.
 
 use sieve_core::oracle::primes_between;
@@ -28,12 +29,15 @@ fn tiny() -> SieveConfig {
 }
 
 /// Small numbers (65,536 per segment): all classes but buckets. The intervals near 65,536 are one
-/// segment each (segments start at `lo` rounded down to 128); `[0, 70_000]` is two, so medium
-/// primes (173 to 263) are filed on to a next segment, their turns write into the slack through
-/// the raw byte view, and the slack's head moves to the front.
+/// segment each (segments start at `lo` rounded down to 128); `[0, 70_000]` is two, so small and
+/// lower medium primes (173 to 263) are filed on to a next segment, their turns write into the
+/// slack through the raw byte view, and the slack's head moves to the front.
 #[test]
 fn small_numbers_across_segments() {
     check(tiny(), 0, 3_000);
+    // One segment of 24,676 bits: one and a half pairs of chunks, so the lower medium primes
+    // are crossed off at the pair's end (bit 16,384) and again at the segment's ragged end.
+    check(tiny(), 1 << 30, (1 << 30) + 2 * 24_676 - 1);
     check(tiny(), 65_536 - 1_000, 65_536 + 1_000);
     check(tiny(), 0, 70_000);
 }
@@ -56,8 +60,8 @@ fn generated_sieving_primes() {
     );
 }
 
-/// A larger L1 chunk, so that the L1-chunked small-prime path has primes (up to 512), and the
-/// adaptive configuration, which picks its own segment.
+/// A larger L1 chunk (small primes up to 2,048, and no medium class: the pair of chunks is the
+/// segment), and the adaptive configuration, which picks its own segment.
 #[test]
 fn l1_chunks_and_adaptive_segments() {
     check(SieveConfig::new(8 << 10, 16 << 10), 1_000_000, 1_003_000);

@@ -11,8 +11,8 @@ fn tiny() -> SieveConfig {
     SieveConfig::new(1 << 10, 4 << 10)
 }
 
-/// 4 KiB L1 chunks and 16 KiB segments: the L1-chunked small-prime path (primes up to 256) and
-/// the medium path both run on short intervals.
+/// 4 KiB L1 chunks and 16 KiB segments: the L1-chunked small primes (up to 1,024), the lower
+/// medium ones (up to 4,096, two chunks at a time) and the medium ones all run on short intervals.
 fn mid() -> SieveConfig {
     SieveConfig::new(4 << 10, 16 << 10)
 }
@@ -21,7 +21,7 @@ fn configs() -> [SieveConfig; 3] {
     [tiny(), mid(), SieveConfig::default()]
 }
 
-/// Sieving primes up to 2^32 - 1: enough for any u64 interval. Built once (about 800 MB).
+/// Sieving primes for any u64 interval (those above 2^16 are generated as the sieve goes).
 fn all_sieving_primes() -> &'static SievingPrimes {
     static PRIMES: OnceLock<SievingPrimes> = OnceLock::new();
     PRIMES.get_or_init(|| SievingPrimes::up_to(u64::MAX))
@@ -312,5 +312,84 @@ fn slack_reach_in_every_configuration() {
     ];
     for (config, lo, hi) in cases {
         check_interval(config, &SievingPrimes::for_hi(hi), lo, hi);
+    }
+}
+
+/// Every edge of the L1 chunks, the pairs of chunks (lower medium primes) and the segments: last
+/// segments of 1, 63-65 bits, one chunk and a pair of chunks each side, a pair and a half, three
+/// pairs and one bit, and full, after zero to two full segments, for every L1 chunk from 1 to
+/// 32 KiB in segments of 4 to 32 KiB (up to 16 pairs per segment, and segments of one chunk), and
+/// three adaptive configurations; checked against a plain sieve of the interval.
+#[test]
+fn every_chunk_pair_and_segment_edge() {
+    let base = plain_sieve(1 << 21);
+    let reference = |lo: u64, hi: u64| -> Vec<u64> {
+        let mut is = vec![true; (hi - lo + 1) as usize];
+        for n in lo..=hi.min(1) {
+            is[(n - lo) as usize] = false;
+        }
+        for &p in base.iter().take_while(|&&p| p * p <= hi) {
+            let mut m = (lo.div_ceil(p) * p).max(p * p);
+            while m <= hi {
+                is[(m - lo) as usize] = false;
+                m += p;
+            }
+        }
+        (lo..=hi).filter(|&n| is[(n - lo) as usize]).collect()
+    };
+    let mut configs = Vec::new();
+    for seg in [4usize, 8, 16, 32] {
+        for l1 in [1usize, 2, 4, 8, 16, 32]
+            .into_iter()
+            .filter(|&l1| l1 <= seg)
+        {
+            configs.push(SieveConfig::new(l1 << 10, seg << 10));
+        }
+    }
+    for l1 in [4usize, 2, 1] {
+        configs.push(SieveConfig::for_caches(l1 << 10, 8 << 10));
+    }
+    for config in configs {
+        let mut sieve = Sieve::new(config);
+        let l1 = 8 * config.l1_bytes();
+        for lo in [0u64, (1 << 30) + 128 * 7, (1 << 40) + 128 * 1_000_003] {
+            for full in 0u64..3 {
+                let guess_hi = lo + 2 * (full + 1) * 8 * config.segment_bytes() as u64;
+                let seg = 8 * config.segment_bytes_for(guess_hi);
+                let pair = 2 * l1;
+                let mut tails = vec![
+                    1,
+                    63,
+                    64,
+                    65,
+                    l1 - 1,
+                    l1,
+                    l1 + 1,
+                    pair - 1,
+                    pair,
+                    pair + 1,
+                    pair + l1 + 37,
+                    3 * pair + 1,
+                    seg - l1 + 5,
+                    seg - 1,
+                    seg,
+                ];
+                tails.retain(|&t| t >= 1 && t <= seg);
+                tails.sort_unstable();
+                tails.dedup();
+                for tail in tails {
+                    let hi = lo + 2 * (full * seg as u64 + tail as u64) - 1;
+                    if 8 * config.segment_bytes_for(hi) != seg {
+                        continue; // the adaptive segment changed with hi: not this edge
+                    }
+                    let mut got = Vec::new();
+                    sieve.for_each_prime(&SievingPrimes::for_hi(hi), lo, hi, |p| got.push(p));
+                    assert!(
+                        got == reference(lo, hi),
+                        "{config:?} [{lo}, {hi}]: {full} full segments and {tail} bits"
+                    );
+                }
+            }
+        }
     }
 }
