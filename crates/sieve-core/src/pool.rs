@@ -169,20 +169,45 @@ impl<const BLOCK: usize> BlockLists<BLOCK> {
         }
     }
 
-    /// Appends `e` to `list` (`< self.lists()`).
+    /// Appends `e` to `list`.
+    ///
+    /// # Panics
+    /// If `list >= self.lists()`.
     #[inline(always)]
     pub(crate) fn push(&mut self, list: usize, e: Entry) {
-        let mut at = self.write[list];
+        let write = self.write.as_mut_ptr();
+        self.push_through((write, self.write.len()), list, e);
+    }
+
+    /// [`Self::push`] with `write` and `lists`, the start and length of `self.write`'s buffer,
+    /// taken by the caller (once per block in [`Self::drain`]'s loop, so that they stay in
+    /// registers).
+    ///
+    /// # Panics
+    /// If `list >= self.lists()`.
+    #[inline(always)]
+    fn push_through(&mut self, (write, lists): (*mut *mut Entry, usize), list: usize, e: Entry) {
+        assert!(list < lists, "no list {list}");
+        debug_assert!(write == self.write.as_mut_ptr() && lists == self.write.len());
+        // SAFETY: `list < lists = self.write.len()` (asserted), and `write` is the start of that buffer,
+        // which only `reset` reallocates (`grow` writes an element of it).
+        let slot = unsafe { write.add(list) };
+        // SAFETY: `slot` is a valid element of `self.write` (just above).
+        let mut at = unsafe { *slot };
         if (at as usize).is_multiple_of(Self::BLOCK_BYTES) {
             // A null pointer (empty list) or the end of a full block.
             self.grow(list);
-            at = self.write[list];
+            // SAFETY: as above; `grow` set it to a fresh block's first entry.
+            at = unsafe { *slot };
         }
         debug_assert!(!at.is_null() && !(at as usize).is_multiple_of(Self::BLOCK_BYTES));
         // SAFETY: by the invariant `at` lies in the list's first block, and it is not at the
-        // block's end (that case was just handled), so it is a valid, exclusively owned entry.
-        unsafe { at.write(e) };
-        self.write[list] = at.wrapping_add(1);
+        // block's end (that case was just handled), so it is a valid, exclusively owned entry;
+        // a block being read by `drain` is detached from every list, so it is not this one.
+        unsafe {
+            at.write(e);
+            *slot = at.wrapping_add(1);
+        }
     }
 
     /// Empties `list`, calling `f` with each of its entries (in no particular order) and pushing
@@ -202,7 +227,6 @@ impl<const BLOCK: usize> BlockLists<BLOCK> {
         list: usize,
         mut f: impl FnMut(Entry) -> Option<(usize, Entry)>,
     ) {
-        let lists = self.write.len();
         let mut end = std::mem::replace(&mut self.write[list], std::ptr::null_mut());
         if end.is_null() {
             return;
@@ -227,34 +251,14 @@ impl<const BLOCK: usize> BlockLists<BLOCK> {
             }
             let mut e_ptr = header.wrapping_add(1);
             // `grow` writes elements of `self.write` but never reallocates it: the pointer holds.
-            let write = self.write.as_mut_ptr();
+            let write = (self.write.as_mut_ptr(), self.write.len());
             while e_ptr < end {
                 // SAFETY: as above, `e_ptr` (between the header and `end`) is a written entry of
                 // the detached block.
                 let e = unsafe { e_ptr.read() };
                 e_ptr = e_ptr.wrapping_add(1);
                 if let Some((to, e)) = f(e) {
-                    assert!(to < lists, "no list {to}");
-                    // SAFETY: `to < lists`, the length of `self.write`, whose buffer `write`
-                    // points to (`grow` writes an element of it but never reallocates it).
-                    let slot = unsafe { write.add(to) };
-                    // SAFETY: `slot` is a valid element of `self.write` (just above).
-                    let mut at = unsafe { *slot };
-                    if (at as usize).is_multiple_of(Self::BLOCK_BYTES) {
-                        // A null pointer (empty list) or the end of a full block.
-                        self.grow(to);
-                        // SAFETY: as above; `grow` set it to a fresh block's first entry.
-                        at = unsafe { *slot };
-                    }
-                    debug_assert!(
-                        !at.is_null() && !(at as usize).is_multiple_of(Self::BLOCK_BYTES)
-                    );
-                    // SAFETY: as in `push`: `at` lies in list `to`'s first block, before its end,
-                    // and that block is not one being read (those are detached from every list).
-                    unsafe {
-                        at.write(e);
-                        *slot = at.wrapping_add(1);
-                    }
+                    self.push_through(write, to, e);
                 }
             }
             self.free.push(own);
