@@ -61,6 +61,9 @@ fn cost_density(x: f64) -> f64 {
 /// parts. Used for rank slices, where no work moves between ranks once cut.
 pub fn split_by_cost(lo: u64, hi: u64, parts: usize) -> Vec<Option<(u64, u64)>> {
     assert!(lo <= hi && parts > 0);
+    if parts == 1 {
+        return pieces(lo, hi, std::iter::empty()); // one rank: nothing to weigh (4096 samples)
+    }
     const SAMPLES: usize = 4096;
     let (a, b) = (lo as f64, hi as f64 + 1.0);
     // Cumulative cost at SAMPLES + 1 evenly spaced points, by the midpoint rule.
