@@ -2,16 +2,19 @@
 //! never hang, and end with the documented status.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ERATO: &str = env!("CARGO_BIN_EXE_erato");
 
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("erato-hardening-{}-{test}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh directory of this test's own (tests run in parallel), removed with all in it when
+/// dropped, even when the test fails.
+fn scratch(test: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("erato-hardening-{test}-"))
+        .tempdir()
+        .unwrap()
 }
 
 fn entries(dir: &Path) -> Vec<String> {
@@ -36,14 +39,15 @@ fn wait_for_any_file(dir: &Path) {
 #[test]
 fn signals_remove_partial_output() {
     for (signal, status) in [("TERM", 143), ("INT", 130), ("HUP", 129)] {
-        let dir = scratch(&format!("signal-{signal}"));
+        let scratch_dir = scratch(&format!("signal-{signal}"));
+        let dir = scratch_dir.path();
         let target = dir.join("primes.txt");
         let child = Command::new(ERATO)
             .args(["1e12", "-p", "-o", target.to_str().unwrap()])
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        wait_for_any_file(&dir);
+        wait_for_any_file(dir);
         assert!(Command::new("kill")
             .args([&format!("-{signal}"), &child.id().to_string()])
             .status()
@@ -52,7 +56,7 @@ fn signals_remove_partial_output() {
         let out = child.wait_with_output().unwrap();
         assert_eq!(out.status.code(), Some(status), "SIGNAL {signal}");
         assert_eq!(
-            entries(&dir),
+            entries(dir),
             Vec::<String>::new(),
             "SIG{signal} left files behind"
         );
@@ -84,7 +88,8 @@ fn listing_onto_tmpfs(
     options: &str,
     n: &str,
 ) -> Option<(std::process::Output, Vec<String>)> {
-    let dir = scratch(test);
+    let scratch_dir = scratch(test);
+    let dir = scratch_dir.path();
     let mut mount = Command::new("mount");
     mount
         .args(["-t", "tmpfs", "-o", options, "tmpfs", dir.to_str().unwrap()])
@@ -102,8 +107,8 @@ fn listing_onto_tmpfs(
         .args([n, "-p", "-o", target.to_str().unwrap()])
         .output()
         .unwrap();
-    let left = entries(&dir);
-    let _ = Command::new("umount").arg(&dir).status();
+    let left = entries(dir);
+    let _ = Command::new("umount").arg(dir).status();
     Some((out, left))
 }
 
@@ -241,7 +246,8 @@ fn wait_for_units(path: &Path, units: usize) {
 
 #[test]
 fn checkpoint_survives_a_kill_and_resumes_exactly() {
-    let dir = scratch("checkpoint");
+    let scratch_dir = scratch("checkpoint");
+    let dir = scratch_dir.path();
     let file = dir.join("count.checkpoint");
     let file_arg = file.to_str().unwrap();
     let mut child = Command::new(ERATO)
@@ -299,7 +305,8 @@ fn checkpointed_tuplets_and_gaps_resume_exactly() {
     let cases: [(&str, &[&str]); 2] =
         [("all", &["-c3456", "--gaps"]), ("gaps", &["--gaps", "-c2"])];
     for (name, options) in cases {
-        let dir = scratch(&format!("checkpoint-{name}"));
+        let scratch_dir = scratch(&format!("checkpoint-{name}"));
+        let dir = scratch_dir.path();
         let file = dir.join("count.checkpoint");
         let file_arg = file.to_str().unwrap();
         let erato = |extra: &[&str], threads: &str| {
@@ -371,7 +378,8 @@ fn checkpointed_tuplets_and_gaps_resume_exactly() {
 /// is refused with one line and status 2, never turned into a wrong answer.
 #[test]
 fn damaged_checkpoints_are_refused() {
-    let dir = scratch("checkpoint-damage");
+    let scratch_dir = scratch("checkpoint-damage");
+    let dir = scratch_dir.path();
     let file = dir.join("count.checkpoint");
     let file_arg = file.to_str().unwrap();
     let run = || {

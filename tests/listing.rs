@@ -1,7 +1,7 @@
 //! Listing outputs of the binary: `-p`, `--format python`, `-o`, `--bitmap`, `--json`, windows.
 
 use std::os::unix::fs::FileTypeExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// `is_char_device`, named so the assertion reads as what it checks.
 trait CharDevice {
@@ -34,11 +34,35 @@ fn ok(args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
-/// A file in a directory of this test's own (tests run in parallel).
-fn scratch(test: &str, name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("erato-listing-{}-{test}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+/// A file in a fresh directory of its own (tests run in parallel); the directory and all in it are
+/// removed when this is dropped, even when the test fails.
+struct Scratch {
+    path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn scratch(test: &str, name: &str) -> Scratch {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("erato-listing-{test}-"))
+        .tempdir()
+        .unwrap();
+    Scratch {
+        path: dir.path().join(name),
+        _dir: dir,
+    }
 }
 
 /// The seed program's output for N: `print(textwrap.fill(str(primes), 80))` on the primes below N,
@@ -139,7 +163,8 @@ fn output_file_is_complete_or_absent() {
     let out = erato(&["100", "-p", "-o", std::env::temp_dir().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     // A missing directory: an error, no file.
-    let missing = scratch("output", "no-such-dir").join("primes.txt");
+    let base = scratch("output", "no-such-dir");
+    let missing = base.join("primes.txt");
     let out = erato(&["100", "-p", "-o", missing.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(!missing.exists());
@@ -379,7 +404,7 @@ fn npy_and_binary_hold_the_primes() {
         for memory in ["1K", "256M"] {
             for threads in ["1", "3"] {
                 let (l, h) = (lo.to_string(), hi.to_string());
-                let args = |format, path: &PathBuf| {
+                let args = |format, path: &Path| {
                     ok(&[
                         &l,
                         &h,

@@ -208,10 +208,15 @@ fn wait_until(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
     }
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("erato-mpi-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+/// A path in a fresh directory, removed with all in it when the returned guard is dropped (even
+/// when the test fails).
+fn scratch(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::Builder::new()
+        .prefix("erato-mpi-")
+        .tempdir()
+        .unwrap();
+    let path = dir.path().join(name);
+    (dir, path)
 }
 
 fn same_stdout(args: &[&str]) {
@@ -269,7 +274,7 @@ fn printed_tuplets_from_several_ranks() {
         }
         same_stdout(&["1e6", &print, "-c1234", "-t", "2"]);
     }
-    let file = scratch("tuplets.txt");
+    let (_scratch, file) = scratch("tuplets.txt");
     let path = file.to_str().unwrap();
     let want = alone(&["1e7", "-p3", "-c3", "-q"]).stdout;
     let written = alone(&["1e7", "-p3", "-o", path]);
@@ -355,7 +360,7 @@ fn listing_files_are_identical_in_every_format() {
     ] {
         for format in ["lines", "python", "npy", "binary"] {
             let run = |ranks: Option<usize>| {
-                let path = scratch(&format!("{lo}-{memory}-{format}-{ranks:?}.out"));
+                let (_scratch, path) = scratch(&format!("{lo}-{memory}-{format}-{ranks:?}.out"));
                 let args = [
                     lo,
                     hi,
@@ -392,7 +397,7 @@ fn listing_files_are_identical_in_every_format() {
 
 #[test]
 fn bitmap_files_are_identical() {
-    let reference = scratch("alone.bin");
+    let (_scratch, reference) = scratch("alone.bin");
     assert!(
         alone(&["999", "1e6", "--bitmap", reference.to_str().unwrap()])
             .status
@@ -400,7 +405,7 @@ fn bitmap_files_are_identical() {
     );
     let want = std::fs::read(&reference).unwrap();
     for ranks in [1, 2, 3] {
-        let path = scratch(&format!("ranks-{ranks}.bin"));
+        let (_scratch, path) = scratch(&format!("ranks-{ranks}.bin"));
         mpirun_ok(
             ranks,
             &[
@@ -593,7 +598,7 @@ fn a_killed_rank_ends_the_job() {
 /// SIGKILL.
 #[test]
 fn a_killed_rank_during_a_listing_leaves_no_output() {
-    let dir = scratch("killed-listing");
+    let (_scratch, dir) = scratch("killed-listing");
     std::fs::create_dir_all(&dir).unwrap();
     let target = dir.join("primes.txt");
     let job = mpirun_child(
@@ -655,7 +660,7 @@ fn children_alive(pids: &[u32]) -> Vec<u32> {
 /// after stopping the other ranks.
 #[test]
 fn sigterm_to_rank_0_stops_all_and_removes_output() {
-    let dir = scratch("sigterm");
+    let (_scratch, dir) = scratch("sigterm");
     std::fs::create_dir_all(&dir).unwrap();
     let target = dir.join("primes.txt");
     let job = mpirun_child(
@@ -732,7 +737,7 @@ fn checkpointed(file: &Path) -> Vec<&str> {
 
 #[test]
 fn checkpoint_resumes_with_other_ranks() {
-    let dir = scratch("checkpoint");
+    let (_scratch, dir) = scratch("checkpoint");
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("count.checkpoint");
     // Begin alone, stop after a few units, finish with three ranks.
@@ -747,7 +752,7 @@ fn checkpoint_resumes_with_other_ranks() {
 /// finished with three ranks, exactly the answer of an uninterrupted run.
 #[test]
 fn checkpointed_tuplets_and_gaps_resume_with_other_ranks() {
-    let file = scratch("tuplets-gaps.checkpoint");
+    let (_scratch, file) = scratch("tuplets-gaps.checkpoint");
     let args = ["1e12", "1e12+5e10", "-c3456", "--gaps", "-q"];
     let with_file = |threads: &'static str| {
         let mut all = args.to_vec();
@@ -778,7 +783,7 @@ fn checkpoint_resumes_across_libraries() {
         eprintln!("ERATO_OTHER_MPI_ERATO is not set: no build against another MPI to resume with");
         return;
     };
-    let dir = scratch("checkpoint-across");
+    let (_scratch, dir) = scratch("checkpoint-across");
     std::fs::create_dir_all(&dir).unwrap();
     let uninterrupted = alone(&CHECKPOINTED).stdout;
     // The other library's build, alone (a singleton MPI_Init), then this one under its launcher.

@@ -735,11 +735,15 @@ pub fn count(
 mod tests {
     use super::*;
 
-    fn scratch(test: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("erato-checkpoint-{}-{test}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir.join("cp")
+    /// A checkpoint path in a fresh directory, removed with all in it when the returned guard
+    /// is dropped (even when the test fails).
+    fn scratch(test: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("erato-checkpoint-{test}-"))
+            .tempdir()
+            .unwrap();
+        let path = dir.path().join("cp");
+        (dir, path)
     }
 
     /// Replaces the body of a checkpoint file with `edit(body)` and a checksum that fits it, as
@@ -770,7 +774,7 @@ mod tests {
 
     #[test]
     fn round_trip_and_refusals() {
-        let path = scratch("round-trip");
+        let (_scratch, path) = scratch("round-trip");
         let (lo, hi) = (0u64, 5_000_000_000u64);
         let all = units(lo, hi);
         assert_eq!(all.len(), 4);
@@ -799,7 +803,7 @@ mod tests {
     /// The case: one count changed by hand (78498 to 12345) is refused, not reported.
     #[test]
     fn edited_count_fails_the_checksum() {
-        let path = scratch("edited");
+        let (_scratch, path) = scratch("edited");
         let mut cp = Checkpoint::open(&path, 0, 1_000_000, Asked::counts(false)).unwrap();
         cp.record(0, plain(sieve_core::count(0, 1_000_000, false)));
         cp.save().unwrap();
@@ -826,7 +830,7 @@ mod tests {
 
     #[test]
     fn truncated_or_old_files_are_refused() {
-        let path = scratch("truncated");
+        let (_scratch, path) = scratch("truncated");
         let (lo, hi) = (0u64, 5_000_000_000u64);
         let all = units(lo, hi);
         let mut cp = Checkpoint::open(&path, lo, hi, Asked::counts(true)).unwrap();
@@ -873,7 +877,7 @@ mod tests {
 
     #[test]
     fn inconsistent_counts_are_refused() {
-        let path = scratch("inconsistent");
+        let (_scratch, path) = scratch("inconsistent");
         let (lo, hi) = (0u64, 5_000_000_000u64);
         let all = units(lo, hi);
         let c = sieve_core::count(all[1].0, all[1].1, true);
@@ -952,7 +956,7 @@ mod tests {
             corrupt_because(Checkpoint::open(&path, lo, hi, Asked::counts(true))).contains("twice")
         );
         // Twin pairs in a checkpoint of a count without twins.
-        let path = scratch("no-twins");
+        let (_scratch, path) = scratch("no-twins");
         let mut cp = Checkpoint::open(&path, lo, hi, Asked::counts(false)).unwrap();
         cp.record(1, plain(sieve_core::count(all[1].0, all[1].1, false)));
         cp.save().unwrap();
@@ -1029,7 +1033,7 @@ mod tests {
 
     #[test]
     fn tuplets_and_gaps_round_trip_and_refusals() {
-        let path = scratch("tuplets-gaps");
+        let (_scratch, path) = scratch("tuplets-gaps");
         let (lo, hi) = (1_000_000_000_000u64, 1_000_000_300_000u64);
         assert_eq!(units(lo, hi), [(lo, hi)]);
         let found = summarised(lo, hi);
@@ -1139,7 +1143,7 @@ mod tests {
     /// a format this erato does not know is refused.
     #[test]
     fn format_2_is_read_for_plain_counts() {
-        let path = scratch("format-2");
+        let (_scratch, path) = scratch("format-2");
         let mut cp = Checkpoint::open(&path, 0, 1_000_000, Asked::counts(true)).unwrap();
         cp.record(0, plain(sieve_core::count(0, 1_000_000, true)));
         cp.save().unwrap();

@@ -620,11 +620,11 @@ mod tests {
 
     #[test]
     fn file_sink_commits_whole_or_leaves_nothing() {
-        let dir = std::env::temp_dir().join(format!("erato-sink-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let scratch = tempfile::tempdir().unwrap(); // removed when dropped
+        let dir = scratch.path();
         let target = dir.join("out.txt");
         let names = || -> Vec<String> {
-            let mut v: Vec<String> = std::fs::read_dir(&dir)
+            let mut v: Vec<String> = std::fs::read_dir(dir)
                 .unwrap()
                 .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
                 .collect();

@@ -282,8 +282,8 @@ mod tests {
 
     #[test]
     fn collect_then_plot() {
-        let dir = std::env::temp_dir().join(format!("erato-plot-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let scratch = tempfile::tempdir().unwrap(); // removed when dropped
+        let dir = scratch.path();
         let mut records = Vec::new();
         for (i, (ranks, threads, total)) in [
             (1, 1, 4.0),
