@@ -34,35 +34,15 @@ fn ok(args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
-/// A file in a fresh directory of its own (tests run in parallel); the directory and all in it are
-/// removed when this is dropped, even when the test fails.
-struct Scratch {
-    path: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl std::ops::Deref for Scratch {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl AsRef<Path> for Scratch {
-    fn as_ref(&self) -> &Path {
-        &self.path
-    }
-}
-
-fn scratch(test: &str, name: &str) -> Scratch {
+/// A file in a fresh directory of its own (tests run in parallel), removed with all in it when the
+/// returned guard is dropped (even when the test fails).
+fn scratch(test: &str, name: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::Builder::new()
         .prefix(&format!("erato-listing-{test}-"))
         .tempdir()
         .unwrap();
-    Scratch {
-        path: dir.path().join(name),
-        _dir: dir,
-    }
+    let path = dir.path().join(name);
+    (dir, path)
 }
 
 /// The seed program's output for N: `print(textwrap.fill(str(primes), 80))` on the primes below N,
@@ -130,7 +110,7 @@ fn python_format_matches_textwrap() {
 
 #[test]
 fn output_file_is_complete_or_absent() {
-    let path = scratch("output", "primes.txt");
+    let (_scratch, path) = scratch("output", "primes.txt");
     let out = erato(&["1e6", "-p", "-o", path.to_str().unwrap()]);
     assert!(out.status.success());
     assert_eq!(std::fs::read(&path).unwrap(), ok(&["1e6", "-p"]));
@@ -163,7 +143,7 @@ fn output_file_is_complete_or_absent() {
     let out = erato(&["100", "-p", "-o", std::env::temp_dir().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     // A missing directory: an error, no file.
-    let base = scratch("output", "no-such-dir");
+    let (_parent, base) = scratch("output", "no-such-dir");
     let missing = base.join("primes.txt");
     let out = erato(&["100", "-p", "-o", missing.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
@@ -187,7 +167,7 @@ fn small_max_memory_gives_identical_output() {
         "1K",
         "--json",
         "-o",
-        scratch("memory", "w.txt").to_str().unwrap(),
+        scratch("memory", "w.txt").1.to_str().unwrap(),
     ]))
     .unwrap();
     let windows = Record::from_json(&json).unwrap().windows;
@@ -206,7 +186,7 @@ fn bitmap_round_trips() {
         (7, 7),
         (u64::MAX - 5000, u64::MAX),
     ] {
-        let path = scratch("bitmap", &format!("bitmap-{lo}"));
+        let (_scratch, path) = scratch("bitmap", &format!("bitmap-{lo}"));
         let json = String::from_utf8(ok(&[
             &lo.to_string(),
             &hi.to_string(),
@@ -232,7 +212,7 @@ fn bitmap_round_trips() {
 /// crate's decoder so that a change to both the writer and the reader cannot go unnoticed.
 #[test]
 fn bitmap_file_bytes_are_pinned() {
-    let path = scratch("bitmap-bytes", "pinned.bin");
+    let (_scratch, path) = scratch("bitmap-bytes", "pinned.bin");
     ok(&["1001", "1200", "--bitmap", path.to_str().unwrap()]);
     let bytes = std::fs::read(&path).unwrap();
     // [1001, 1200] holds the 100 odd numbers 1001, 1003, ..., 1199: two words.
@@ -309,7 +289,7 @@ fn json_record_is_one_object() {
     assert_eq!(keys, sorted);
     assert!(text.starts_with("{\"start\":0,\"stop\":1000000,\"mode\":\"count\",\"primes\":78498,\"twins\":null,\"triplets\":null,\"quadruplets\":null,\"quintuplets\":null,\"sextuplets\":null,\"gap\":null,\"gap_records\":null,\"ranks\":1,"), "{text}");
     // --json-file: the same record in a file, stdout as without it.
-    let path = scratch("json-file", "r.json");
+    let (_scratch, path) = scratch("json-file", "r.json");
     let out = ok(&["1e6", "-q", "--json-file", path.to_str().unwrap()]);
     assert_eq!(out, b"78498\n");
     let record = Record::from_json(&std::fs::read_to_string(&path).unwrap()).unwrap();
@@ -323,7 +303,7 @@ fn json_record_is_one_object() {
         "--json",
         "--twins",
         "-o",
-        scratch("json-list", "p.txt").to_str().unwrap(),
+        scratch("json-list", "p.txt").1.to_str().unwrap(),
     ]))
     .unwrap();
     let record = Record::from_json(&text).unwrap();
@@ -419,7 +399,7 @@ fn npy_and_binary_hold_the_primes() {
                         threads,
                     ])
                 };
-                let npy = scratch("npy", &format!("{lo}-{memory}-{threads}.npy"));
+                let (_npy_dir, npy) = scratch("npy", &format!("{lo}-{memory}-{threads}.npy"));
                 let summary = String::from_utf8(args("npy", &npy)).unwrap();
                 assert!(summary.contains(&format!("Primes: {}", want.len())));
                 let bytes = std::fs::read(&npy).unwrap();
@@ -428,7 +408,7 @@ fn npy_and_binary_hold_the_primes() {
                     want,
                     "npy [{lo}, {hi}] {memory} -t {threads}"
                 );
-                let binary = scratch("npy", &format!("{lo}-{memory}-{threads}.bin"));
+                let (_binary_dir, binary) = scratch("npy", &format!("{lo}-{memory}-{threads}.bin"));
                 args("binary", &binary);
                 let raw = std::fs::read(&binary).unwrap();
                 assert_eq!(raw, bytes[128..], "binary is the npy data");
@@ -482,7 +462,7 @@ fn formats_are_identical_across_threads_and_windows() {
     ] {
         for format in ["lines", "python", "binary"] {
             let run = |memory: &str, threads: &str| {
-                let path = scratch(
+                let (_scratch, path) = scratch(
                     "identical",
                     &format!("{lo}-{format}-{memory}-{threads}.out"),
                 );

@@ -112,7 +112,7 @@ impl SieveConfig {
         if !self.adaptive {
             return self.segment_bytes;
         }
-        let want = usize::try_from(2 * u128::from(hi.isqrt())).unwrap_or(usize::MAX);
+        let want = usize::try_from(2 * hi.isqrt()).unwrap_or(usize::MAX); // 2 sqrt < 2^33
         pow2_floor(want)
             .max(4 * self.l1_bytes)
             .min(self.segment_bytes)

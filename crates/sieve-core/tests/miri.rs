@@ -8,33 +8,17 @@
 //! (up to 1,024, two chunks at a time), medium (up to 2,048), sparse (up to 8,191) and bucket primes;
 //! intervals above `2^32` need sieving primes above `2^16`, which are generated.
 
-use sieve_core::oracle::{plain_sieve, primes_between};
+use sieve_core::oracle::{plain_sieve, primes_between, sieve_interval};
 use sieve_core::{Counts, Sieve, SieveConfig, SievingPrimes};
-
-/// The primes of `[lo, hi]` (for `hi` well below 2^64), a byte per number, by crossing off the
-/// multiples of the primes up to `sqrt(hi)` from the textbook sieve. Under Miri this is the oracle:
-/// Miller–Rabin's `u128` products ([`primes_between`]) took most of Miri's time here. Outside Miri
-/// both are checked to agree.
-fn interval_sieve(lo: u64, hi: u64) -> Vec<u64> {
-    let mut prime = vec![true; usize::try_from(hi - lo + 1).unwrap()];
-    for p in plain_sieve(hi.isqrt()) {
-        let mut m = (p * p).max(lo.div_ceil(p) * p);
-        while m <= hi {
-            prime[(m - lo) as usize] = false;
-            m += p;
-        }
-    }
-    (lo..=hi)
-        .filter(|&n| n >= 2 && prime[(n - lo) as usize])
-        .collect()
-}
 
 fn check(config: SieveConfig, lo: u64, hi: u64) {
     let sieving = SievingPrimes::for_hi(hi);
     let mut sieve = Sieve::new(config);
     let mut got = Vec::new();
     sieve.for_each_prime(&sieving, lo, hi, |p| got.push(p));
-    let want = interval_sieve(lo, hi);
+    // Under Miri the interval sieve is the oracle: Miller–Rabin's `u128` products took most of
+    // Miri's time here. Outside Miri both are checked to agree.
+    let want = sieve_interval(&plain_sieve(hi.isqrt()), lo, hi);
     if !cfg!(miri) {
         assert_eq!(
             want,

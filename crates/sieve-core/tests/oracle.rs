@@ -1,7 +1,7 @@
 //! The fast sieve against oracles too simple to be wrong, and against published counts.
 
 use proptest::prelude::*;
-use sieve_core::oracle::{is_prime, plain_sieve, primes_between};
+use sieve_core::oracle::{is_prime, plain_sieve, primes_between, sieve_interval};
 use sieve_core::{OddBitmap, Sieve, SieveConfig, SievingPrimes};
 use std::sync::OnceLock;
 
@@ -323,20 +323,6 @@ fn slack_reach_in_every_configuration() {
 #[test]
 fn every_chunk_pair_and_segment_edge() {
     let base = plain_sieve(1 << 21);
-    let reference = |lo: u64, hi: u64| -> Vec<u64> {
-        let mut is = vec![true; (hi - lo + 1) as usize];
-        for n in lo..=hi.min(1) {
-            is[(n - lo) as usize] = false;
-        }
-        for &p in base.iter().take_while(|&&p| p * p <= hi) {
-            let mut m = (lo.div_ceil(p) * p).max(p * p);
-            while m <= hi {
-                is[(m - lo) as usize] = false;
-                m += p;
-            }
-        }
-        (lo..=hi).filter(|&n| is[(n - lo) as usize]).collect()
-    };
     let mut configs = Vec::new();
     for seg in [4usize, 8, 16, 32] {
         for l1 in [1usize, 2, 4, 8, 16, 32]
@@ -385,7 +371,7 @@ fn every_chunk_pair_and_segment_edge() {
                     let mut got = Vec::new();
                     sieve.for_each_prime(&SievingPrimes::for_hi(hi), lo, hi, |p| got.push(p));
                     assert!(
-                        got == reference(lo, hi),
+                        got == sieve_interval(&base, lo, hi),
                         "{config:?} [{lo}, {hi}]: {full} full segments and {tail} bits"
                     );
                 }
