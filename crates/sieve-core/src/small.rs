@@ -1,14 +1,16 @@
-//! Crossing off for sieving primes with many multiples per segment: a modulo-30 wheel loop whose
-//! whole turns are unrolled with constant masks.
+//! Crossing off for sieving primes with many multiples per segment: wheel loops whose whole turns
+//! are unrolled with constant masks.
 //!
-//! Used three times by [`crate::Sieve`], as three [`TurnPrimes`]: for the small primes one L1-sized
-//! chunk of the segment at a time (so nearly every write hits L1), for the lower medium primes two
-//! chunks at a time, and for the medium primes over the whole segment at once.
+//! Used four times by [`crate::Sieve`], as four [`TurnPrimes`]: for the dense primes (the smallest)
+//! on the modulo-210 wheel and the other small primes on the modulo-30 wheel, one L1-sized chunk
+//! of the segment at a time (so nearly every write hits L1); for the lower medium primes two chunks
+//! at a time, and for the medium primes over the whole segment at once, on the modulo-30 wheel.
 //!
 //! # Whole turns only, thanks to the slack
 //! Every prime here rests at wheel index 0, the start of a turn (one that has just joined takes
 //! single steps there as it joins). A call crosses off every turn that
-//! *starts* below `stop`, so a turn's last hits may land up to `14p` bits past `stop`: past the L1
+//! *starts* below `stop`, so a turn's last hits may land up to `14p` bits (`104p` on the
+//! modulo-210 wheel) past `stop`: past the L1
 //! chunk (harmless, same segment) or past the segment into the slack behind it, which
 //! [`crate::Sieve`] pre-sieves ahead with the next segment and then moves to the front. Splitting
 //! turns at chunk and segment ends would instead cost a few single steps and two or three
@@ -24,9 +26,14 @@
 //! The 32 combinations of `c` and starting `r` each get their own copy of the turn loop (inlined
 //! into [`cross_list`]), an unrolled loop of eight turns. On big-endian targets the byte view of the words differs, and a
 //! portable loop over `u64` words is used instead.
+//!
+//! A modulo-210 turn ([`turns_210`]) is seven modulo-30 turns less the eight hits `p m` with
+//! `7 | m`, which are known at compile time: the same eight offsets and constant masks, 48 hits
+//! where seven modulo-30 turns make 56. Its copies are one per class `c`, each turn ending in a
+//! jump to the turn of the next `r` (always the same target, so predicted).
 
 use crate::pool::{BlockLists, Entry};
-use crate::wheel::{STEP, TURN};
+use crate::wheel::{RESIDUES, RESIDUES_210, STEP, STEP_210, TURN};
 
 /// A sieving prime and where its next multiple falls.
 #[derive(Clone, Copy, Debug)]
@@ -107,6 +114,106 @@ unsafe fn turns<const C: usize, const R0: usize>(
     }
 }
 
+/// Bit offsets, in units of `p`, of the 48 multiples in one turn of the modulo-210 wheel
+/// (`105p` bits): `(m - 1) / 2` for the residues `m` coprime to 210.
+const D210: [usize; 48] = {
+    let mut table = [0usize; 48];
+    let mut k = 0;
+    while k < 48 {
+        table[k] = ((RESIDUES_210[k] - 1) / 2) as usize;
+        k += 1;
+    }
+    table
+};
+
+/// [`turns`] on the modulo-210 wheel: crosses off whole turns of `105p` bits, 48 hits each, for
+/// the prime `p = 8q + C` from bit `8b + r` (wheel index 0) while the turn starts below `stop`;
+/// returns the start of the first turn at or after `stop`.
+///
+/// A modulo-210 turn is seven modulo-30 turns (`15p` bits each) without the eight multiples
+/// `p m` with `7 | m`: the hits of sub-turn `j` lie at the modulo-30 offsets `D` from its start
+/// `8 (b + 15 j q) + r + 15 j C`, and the skipped ones are the `(j, k)` with
+/// `30 j + RESIDUES[k] ≡ 0 (mod 7)`, known at compile time. So the eight offsets `D[k] q` stay
+/// in registers as in [`turns`], the sub-turn's byte moves by `15q`, and every mask and byte carry
+/// is a constant for a given `r`. A turn moves `r` by `105 C ≡ C (mod 8)`: each of the eight
+/// turn bodies (one per `r`) ends in a jump to the body of the next `r`, always the same one.
+/// Unrolling eight turns per starting `r` instead, as [`turns`] does, makes 32 copies of 3.5 KB
+/// and measured no faster.
+///
+/// # Safety
+/// `bytes` must be valid for reads and writes of `len >= (stop + 104p).div_ceil(8)` bytes, and no
+/// reference to them may be used during the call; `r < 8`.
+// The byte carry `(r + 105 C) / 8` with `r = 7` looks like a `div_ceil` to clippy; it is not one.
+#[allow(clippy::manual_div_ceil)]
+#[inline(always)]
+unsafe fn turns_210<const C: usize>(
+    bytes: *mut u8,
+    len: usize,
+    stop: usize,
+    q: usize,
+    mut b: usize,
+    mut r: usize,
+) -> usize {
+    debug_assert!((stop + 104 * (8 * q + C)).div_ceil(8) <= len);
+    let offsets = D.map(|d| d * q);
+    let sub = 15 * q;
+    // One whole turn from bit 8b + R (a constant), or a return if it would start at or after stop;
+    // sets r to the next turn's starting bit.
+    macro_rules! turn {
+        ($r:literal) => {{
+            if 8 * b + $r >= stop {
+                return 8 * b + $r;
+            }
+            let mut s = b;
+            macro_rules! hit {
+                ($j:literal, $k:literal) => {{
+                    if const { (30 * $j + RESIDUES[$k]) % 7 != 0 } {
+                        let bit: usize = const { $r + (15 * $j + D[$k]) * C };
+                        debug_assert!(s + offsets[$k] + bit / 8 < len);
+                        // SAFETY: the turn starts below `stop` (checked above), so its largest
+                        // bit, 8b + r + 104p, lies within the `len` bytes the caller vouches for.
+                        unsafe { *bytes.add(s + offsets[$k] + bit / 8) &= !(1u8 << (bit % 8)) };
+                    }
+                }};
+            }
+            macro_rules! sub_turn {
+                ($j:literal) => {{
+                    hit!($j, 0);
+                    hit!($j, 1);
+                    hit!($j, 2);
+                    hit!($j, 3);
+                    hit!($j, 4);
+                    hit!($j, 5);
+                    hit!($j, 6);
+                    hit!($j, 7);
+                    s = opaque(s + sub);
+                }};
+            }
+            sub_turn!(0);
+            sub_turn!(1);
+            sub_turn!(2);
+            sub_turn!(3);
+            sub_turn!(4);
+            sub_turn!(5);
+            sub_turn!(6);
+            b = opaque(s + ($r + 105 * C) / 8);
+            r = const { ($r + 105 * C) % 8 };
+        }};
+    }
+    loop {
+        match r {
+            0 => turn!(0),
+            1 => turn!(1),
+            2 => turn!(2),
+            3 => turn!(3),
+            4 => turn!(4),
+            5 => turn!(5),
+            6 => turn!(6),
+            _ => turn!(7),
+        }
+    }
+}
+
 /// Returns `x` unchanged, hidden from the optimiser but kept in a register.
 ///
 /// Applied to the byte index once per turn: otherwise loop-strength reduction keeps 64 running
@@ -184,6 +291,36 @@ unsafe fn cross_list<const C: usize, const R0: usize>(
     });
 }
 
+/// [`cross_list`] on the modulo-210 wheel: crosses off the turns below `stop` of every prime in
+/// list `list`, all of class `C = p mod 8`, and files each prime into list `next_base + ...` of
+/// the next segment, `advance` bits on. The lists keep the primes sorted by the bit their turns
+/// start at too, so that the jump to the first turn's body goes to one target for a whole list.
+///
+/// # Safety
+/// `bytes` must be valid for reads and writes of `len` bytes, `len >= (stop + 104p).div_ceil(8)`
+/// for every prime in the list, and no reference to those bytes may be used during the call.
+#[inline(never)]
+unsafe fn cross_list_210<const C: usize>(
+    lists: &mut BlockLists<MEDIUM_BLOCK>,
+    list: usize,
+    next_base: usize,
+    (bytes, len): (*mut u8, usize),
+    stop: usize,
+    advance: usize,
+) {
+    lists.drain(list, |e| {
+        let p = e.prime as usize;
+        let mut i = e.packed as usize;
+        debug_assert!(p % 8 == C);
+        if i < stop {
+            // SAFETY: the caller vouches for `len` bytes at `bytes`, enough for this prime's
+            // turns from below `stop`; `i` starts a turn (wheel index 0).
+            i = unsafe { turns_210::<C>(bytes, len, stop, p / 8, i / 8, i % 8) };
+        }
+        Some(refile(next_base, e.prime, i, advance))
+    });
+}
+
 /// The list after `next_base` and the entry that file `prime`, whose next turn starts at bit `i`
 /// of the current segment, for the segment `advance` bits on.
 ///
@@ -210,17 +347,32 @@ type ListFn =
 /// The copies of [`cross_list`], indexed like the lists: `[p % 8 / 2][next % 8]`.
 const LISTS: [[ListFn; 8]; 4] = copies!(cross_list);
 
+/// The copies of [`cross_list_210`], indexed like [`LISTS`].
+const LISTS_210: [ListFn; 4] = [
+    cross_list_210::<1>,
+    cross_list_210::<3>,
+    cross_list_210::<5>,
+    cross_list_210::<7>,
+];
+
 /// Crosses off the whole wheel turns of `p` from bit `i` (wheel index 0) that start below `stop`;
-/// returns the start of the first turn at or after `stop`.
+/// returns the start of the first turn at or after `stop`. `offsets` are the turn's hits in units
+/// of `p` ([`D`] or [`D210`]), `turn` its length in units of `p` (15 or 105).
 /// The portable loop, on `u64` words: for big-endian targets and `ERATO_FORCE_PORTABLE`.
 #[inline(always)]
-fn cross_whole_turns(words: &mut [u64], stop: usize, p: usize, mut i: usize) -> usize {
-    debug_assert!(stop + 14 * p < words.len() * 64);
+fn cross_whole_turns(
+    words: &mut [u64],
+    stop: usize,
+    p: usize,
+    mut i: usize,
+    (offsets, turn): (&[usize], usize),
+) -> usize {
+    debug_assert!(stop + offsets[offsets.len() - 1] * p < words.len() * 64);
     while i < stop {
-        for d in D {
+        for d in offsets {
             clear(words, i + d * p);
         }
-        i += TURN * p;
+        i += turn * p;
     }
     i
 }
@@ -249,9 +401,14 @@ pub(crate) struct TurnPrimes {
     /// 0 or 32: the first of the current segment's lists.
     cur: usize,
     max_prime: usize,
+    /// Whether the turns are those of the modulo-210 wheel ([`turns_210`]) rather than the
+    /// modulo-30 one ([`turns`]); [`WheelPrime::wheel`] is then an index into `RESIDUES_210`.
+    mod210: bool,
 }
 
 impl TurnPrimes {
+    /// Primes crossed off by turns of the modulo-30 wheel (`15p` bits, reaching `14p` past
+    /// their start).
     pub(crate) fn new() -> Self {
         let mut lists = BlockLists::new();
         lists.reset(64);
@@ -259,6 +416,25 @@ impl TurnPrimes {
             lists,
             cur: 0,
             max_prime: 0,
+            mod210: false,
+        }
+    }
+
+    /// Primes crossed off by turns of the modulo-210 wheel (`105p` bits, reaching `104p` past
+    /// their start): 48 hits where the modulo-30 wheel makes 56.
+    pub(crate) fn new_210() -> Self {
+        Self {
+            mod210: true,
+            ..Self::new()
+        }
+    }
+
+    /// How far, in units of `p`, a turn's last hit lies past its start: 14 or 104.
+    pub(crate) fn reach(&self) -> usize {
+        if self.mod210 {
+            D210[47]
+        } else {
+            D[7]
         }
     }
 
@@ -276,9 +452,10 @@ impl TurnPrimes {
     }
 
     /// Adds a prime whose next multiple lies in the current segment: crosses off its multiples up
-    /// to the start of its next wheel turn (at most seven single steps, less than `12p` bits, so
-    /// within the segment and the slack behind it when `p` is at most 1/16 of the segment's bits)
-    /// and files it there.
+    /// to the start of its next wheel turn (at most seven single steps, less than `12p` bits, or
+    /// 47 on the modulo-210 wheel, less than `105p` bits: within the segment and the slack behind
+    /// it for the primes [`crate::Sieve`] files here) and files it there. `wp.wheel` indexes the
+    /// residues of this list's wheel.
     ///
     /// # Panics
     /// If those steps would run past `words`.
@@ -286,10 +463,18 @@ impl TurnPrimes {
         let p = wp.prime as usize;
         let mut i = wp.next as usize;
         let mut w = wp.wheel as usize;
-        while w != 0 {
-            clear(words, i);
-            i += STEP[w] * p;
-            w = (w + 1) % 8;
+        if self.mod210 {
+            while w != 0 {
+                clear(words, i);
+                i += usize::from(STEP_210[w]) * p;
+                w = (w + 1) % 48;
+            }
+        } else {
+            while w != 0 {
+                clear(words, i);
+                i += STEP[w] * p;
+                w = (w + 1) % 8;
+            }
         }
         self.max_prime = self.max_prime.max(p);
         self.lists.push(
@@ -310,7 +495,7 @@ impl TurnPrimes {
     /// next turn starts before `advance`.
     pub(crate) fn cross_off(&mut self, words: &mut [u64], stop: usize, advance: usize) {
         assert!(
-            stop + 14 * self.max_prime < words.len() * 64,
+            stop + self.reach() * self.max_prime < words.len() * 64,
             "a wheel turn from {stop} would overrun the segment"
         );
         debug_assert!(advance.is_multiple_of(8));
@@ -318,37 +503,123 @@ impl TurnPrimes {
         if cfg!(target_endian = "little") && !crate::cpu::portable_forced() {
             let view = (words.as_mut_ptr().cast::<u8>(), 8 * words.len());
             for index in 0..32 {
-                // SAFETY: `view` is the `8 * words.len()` bytes of `words` (u8 has no alignment or
-                // validity requirements), more than `(stop + 14p).div_ceil(8)` for every prime
-                // here (asserted above); on little-endian targets byte j holds bits 8j..8j+8, as
-                // the turn loop assumes; list `cur + index` holds primes of class `index / 8`
-                // resting at bit `index % 8` mod 8 (`Self::list`), the copy picked here; `words`
-                // is not used otherwise during the call.
-                unsafe {
-                    LISTS[index / 8][index % 8](
-                        &mut self.lists,
-                        cur + index,
-                        next,
-                        view,
-                        stop,
-                        advance,
-                    )
+                let copy = if self.mod210 {
+                    LISTS_210[index / 8]
+                } else {
+                    LISTS[index / 8][index % 8]
                 };
+                // SAFETY: `view` is the `8 * words.len()` bytes of `words` (u8 has no alignment or
+                // validity requirements), more than `(stop + reach * p).div_ceil(8)` for every
+                // prime here (asserted above); on little-endian targets byte j holds bits
+                // 8j..8j+8, as the turn loop assumes; list `cur + index` holds primes of class
+                // `index / 8` resting at bit `index % 8` mod 8 (`Self::list`), those the copy
+                // picked here is for (a modulo-30 copy takes that bit as a constant, a
+                // modulo-210 one from each entry); `words` is not used otherwise during the call.
+                unsafe { copy(&mut self.lists, cur + index, next, view, stop, advance) };
             }
             self.cur = next;
             return;
         }
+        let wheel = if self.mod210 {
+            (&D210[..], 105)
+        } else {
+            (&D[..], TURN)
+        };
         for index in 0..32 {
             self.lists.drain(cur + index, |e| {
                 let p = e.prime as usize;
                 let mut i = e.packed as usize;
                 debug_assert_eq!(Self::list(0, e.prime, i), index);
                 if i < stop {
-                    i = cross_whole_turns(words, stop, p, i);
+                    i = cross_whole_turns(words, stop, p, i, wheel);
                 }
                 Some(refile(next, e.prime, i, advance))
             });
         }
         self.cur = next;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wheel::{first_multiple, first_multiple_210};
+
+    #[test]
+    fn a_modulo_210_turn_is_seven_modulo_30_turns_without_the_multiples_of_7() {
+        let kept: Vec<usize> = (0..7)
+            .flat_map(|j| (0..8).map(move |k| (j, k)))
+            .filter(|&(j, k)| !(30 * j as u64 + RESIDUES[k]).is_multiple_of(7))
+            .map(|(j, k)| 15 * j + D[k])
+            .collect();
+        assert_eq!(kept, D210);
+        assert_eq!(D210[47] + 1, 105);
+    }
+
+    /// Pushes `p` with its first multiple at or above `from` into a fresh [`TurnPrimes`], crosses
+    /// off below `stop`, and checks the cleared bits (bit `i` is the odd number `2i + 1`): below
+    /// `stop` exactly the wheel's multiples from that first one, above it only such multiples.
+    fn check(mod210: bool, p: u64, from: u64, stop: usize) {
+        let words_len = 1 << 13;
+        let mut words = vec![!0u64; words_len];
+        let (first, wheel) = if mod210 {
+            first_multiple_210(p, from, u64::MAX).unwrap()
+        } else {
+            first_multiple(p, from, u64::MAX).unwrap()
+        };
+        let modulus = if mod210 { 210 } else { 30 };
+        let mut turns = if mod210 {
+            TurnPrimes::new_210()
+        } else {
+            TurnPrimes::new()
+        };
+        turns.push(
+            &mut words,
+            WheelPrime {
+                prime: p as u32,
+                next: ((first - 1) / 2) as u32,
+                wheel: wheel as u32,
+            },
+        );
+        turns.cross_off(&mut words, stop, 0);
+        for i in 0..64 * words_len {
+            let n = 2 * i as u64 + 1;
+            let multiple = n >= first && n.is_multiple_of(p) && gcd(n / p, modulus) == 1;
+            let cleared = words[i / 64] >> (i % 64) & 1 == 0;
+            if i < stop {
+                assert_eq!(
+                    cleared, multiple,
+                    "mod210 {mod210}, p {p}, from {from}, bit {i}"
+                );
+            } else {
+                assert!(
+                    !cleared || multiple,
+                    "mod210 {mod210}, p {p}, stray bit {i}"
+                );
+            }
+        }
+    }
+
+    fn gcd(a: u64, b: u64) -> u64 {
+        if b == 0 {
+            a
+        } else {
+            gcd(b, a % b)
+        }
+    }
+
+    #[test]
+    fn turns_cross_off_exactly_the_wheel_multiples() {
+        // Primes of every class p mod 8, first multiples at every wheel index and bit mod 8, and
+        // stops inside, at and between turns.
+        for p in [173u64, 179, 181, 191, 193, 197, 199, 211, 233, 239] {
+            for from in (0..40).map(|k| p * p + 2 * p * k) {
+                for mod210 in [false, true] {
+                    for stop in [1usize, 1000, 20_000, 100_000, 300_000] {
+                        check(mod210, p, from, stop);
+                    }
+                }
+            }
+        }
     }
 }
