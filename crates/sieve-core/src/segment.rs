@@ -159,17 +159,26 @@ impl Window<'_> {
     }
 }
 
-/// Small sieving primes are at most the L1 chunk's bit count over this: each makes at least two
-/// wheel turns (`15p` bits each) per chunk, so that nearly all their hits land in the L1 cache. Like
-/// the medium ones they are kept in lists sorted by the copy of the turn loop they need next
-/// ([`TurnPrimes`]), so a prime costs no indirect call per chunk; that is what lets the class reach
-/// this far (primesieve's `EratSmall` takes primes up to a fifth of its L1 size in bytes, at least
-/// five turns per chunk in its 30-numbers-per-byte layout). Measured on an Intel Xeon (Sapphire
-/// Rapids, 48 KiB L1d, 2 MiB L2), one thread, median of 3, against 128 with one indirect call per
-/// prime and chunk: [0, 10^10] 1.20 -> 0.97 s, [10^12, +3 x 10^9] 0.62 -> 0.52 s,
-/// [10^15, +3 x 10^9] 1.02 -> 0.93 s (512 KiB segments); 16 and 12 measured the same as 32, 64
-/// slower (1.13 s at 10^10).
-const SMALL_DIVISOR: usize = 32;
+/// Small sieving primes (from the pre-sieve's bound up) are at most the L1 chunk's bit count over
+/// this, and are crossed off one chunk at a time by turns of the modulo-210 wheel: a turn (`105p`
+/// bits) spans at most 1.31 chunks, so nearly all their hits land in the L1 cache. The
+/// modulo-210 wheel skips the multiples `7m` too, 48 hits per `105p` bits where the modulo-30
+/// wheel makes 56 (see the `small` module); its longer turns are why the class stops here. Like the
+/// medium ones, they are kept in lists sorted by the copy of the turn loop they need next
+/// ([`TurnPrimes`]), so a prime costs no indirect call per chunk.
+///
+/// Measured on an Intel Xeon (Sapphire Rapids, 48 KiB L1d, 32 KiB chunks, 2 MiB L2), one thread,
+/// interleaved runs, against the earlier classes (small primes up to 1/32 of the chunk's bits on
+/// the modulo-30 wheel): with the primes up to 1/80 on the modulo-210 wheel and those above on the
+/// modulo-30 wheel, still one chunk at a time, [0, 10^9] 76.3 -> 73.6 ms (median of 21); with
+/// those above 1/80 moved to the lower medium class instead, crossed off two chunks at a time
+/// (fewer visits per prime), 1.8 % less again at 10^9, 2.6 % at 10^10, 1.2 % at
+/// [10^12, +3 x 10^9] and 1.4 % at [10^18, +2 x 10^9]. Divisors 60 to 105 measured within 1 %
+/// of 80 at 10^9 and 10^10; 40 (turns of 2.6 chunks) was 3.6 % slower at 10^9, and 210 (two turns
+/// per chunk) no faster than the modulo-30 wheel. Before the modulo-210 turns: a divisor of 32
+/// against 128 with one indirect call per prime and chunk, [0, 10^10] 1.20 -> 0.97 s (16 and 12
+/// the same as 32, 64 slower).
+const SMALL_DIVISOR: usize = 80;
 
 /// Lower medium sieving primes (above the small ones) are at most the bits of this many L1 chunks
 /// over [`MEDIUM_DIVISOR`], and are crossed off that many chunks at a time: at least one wheel turn
@@ -196,30 +205,19 @@ const MEDIUM_DIVISOR: usize = 16;
 /// 2.42 -> 2.33 s, [10^12, +5 x 10^9] unchanged (0.59 s).
 const BUCKET_DIVISOR: usize = 4;
 
-/// Dense sieving primes (the smallest ones, from the pre-sieve's bound up) are at most the L1
-/// chunk's bit count over this, and are crossed off by turns of the modulo-210 wheel, one chunk at
-/// a time: a turn (`105p` bits) spans at most 1.3 chunks. The modulo-210 wheel skips the multiples
-/// `7m` too, 48 hits per `105p` bits where the modulo-30 wheel makes 56 (see the `small` module);
-/// its longer turns are why the class stops here, where the densest primes' hits already lie.
-/// Measured on an Intel Xeon (Sapphire Rapids, 48 KiB L1d, 32 KiB chunks), one thread, against no
-/// such class (every small prime on the modulo-30 wheel), median of 21 interleaved runs:
-/// [0, 10^9] 76.3 -> 73.6 ms. Divisors 60 to 105 measured within 1 % of 80 at 10^9 and 10^10, 40
-/// (turns of 2.6 chunks) 3.6 % slower at 10^9, 210 (two turns per chunk) no faster than none.
-const DENSE_DIVISOR: usize = 80;
-
-/// The largest dense prime for L1 chunks of `l1_bits` and segments of `seg_bits`: at most
-/// `l1_bits /` [`DENSE_DIVISOR`], and small enough that a turn which starts inside a segment
+/// The largest small prime for L1 chunks of `l1_bits` and segments of `seg_bits`: at most
+/// `l1_bits /` [`SMALL_DIVISOR`], and small enough that a turn which starts inside a segment
 /// (reaching `104p` bits on) ends before the next segment does, in the slack the next segment's
 /// head is pre-sieved into.
-fn dense_max(l1_bits: usize, seg_bits: usize) -> usize {
-    (l1_bits / DENSE_DIVISOR).min(seg_bits / 104)
+fn small_max(l1_bits: usize, seg_bits: usize) -> usize {
+    (l1_bits / SMALL_DIVISOR).min(seg_bits / 104)
 }
 
 /// Words of slack behind a segment for modulo-30 turns of primes up to `turn_max` and modulo-210
-/// turns of primes up to `dense_max`: room for the furthest hit of a turn that starts inside the
+/// turns of primes up to `small_max`: room for the furthest hit of a turn that starts inside the
 /// segment, `14p` or `104p` bits past its end.
-fn slack_words(turn_max: usize, dense_max: usize) -> usize {
-    (14 * turn_max).max(104 * dense_max) / 64 + 1
+fn slack_words(turn_max: usize, small_max: usize) -> usize {
+    (14 * turn_max).max(104 * small_max) / 64 + 1
 }
 
 /// The largest prime crossed off by whole turns in segments of `seg_bits` bits of an interval
@@ -232,7 +230,7 @@ fn turn_max(seg_bits: usize, hi: u64) -> usize {
 /// Words of the buffer for segments of up to `seg_bits` bits and L1 chunks of `l1_bits`: the
 /// segment and its largest slack.
 fn buffer_words(seg_bits: usize, l1_bits: usize) -> usize {
-    seg_bits / 64 + slack_words(seg_bits / MEDIUM_DIVISOR, dense_max(l1_bits, seg_bits))
+    seg_bits / 64 + slack_words(seg_bits / MEDIUM_DIVISOR, small_max(l1_bits, seg_bits))
 }
 
 /// A reusable per-thread sieve: pre-sieve patterns, sieving-prime state, bucket storage and the
@@ -246,10 +244,7 @@ pub struct Sieve {
     /// turns may run past the current segment's end (see the `small` module).
     buffer: Vec<u64>,
     /// Primes crossed off by whole modulo-210 wheel turns one L1 chunk at a time, up to
-    /// [`dense_max`].
-    dense: TurnPrimes,
-    /// Primes crossed off by whole modulo-30 wheel turns one L1 chunk at a time, above the dense
-    /// ones, up to [`SMALL_DIVISOR`].
+    /// [`small_max`].
     small: TurnPrimes,
     /// Primes crossed off by whole wheel turns one pair of L1 chunks at a time, above the small
     /// ones, up to [`PAIR_CHUNKS`] chunks' bits over [`MEDIUM_DIVISOR`].
@@ -272,8 +267,7 @@ impl Sieve {
             config,
             presieve: PreSieve::shared(),
             buffer: vec![0; buffer_words(8 * config.segment_bytes, 8 * config.l1_bytes)],
-            dense: TurnPrimes::new_210(),
-            small: TurnPrimes::new(),
+            small: TurnPrimes::new_210(),
             lower_medium: TurnPrimes::new(),
             medium: TurnPrimes::new(),
             sparse: SparsePrimes::new(),
@@ -335,15 +329,13 @@ impl Sieve {
         if segments == 0 {
             return ControlFlow::Continue(()); // no odd number in [lo, hi]
         }
-        // Dense primes make at least one modulo-210 turn (105p bits) in every 1.3 L1 chunks, and
+        // Small primes make at least one modulo-210 turn (105p bits) in every 1.31 L1 chunks, and
         // their turns that run past a segment's end stay inside the slack and the next segment.
-        // Small primes make at least two modulo-30 turns (30p bits) in each L1 chunk, lower medium
-        // ones at least one in each pair of chunks. Medium ones make at least one turn per segment, and a
+        // Lower medium ones make at least one modulo-30 turn (15p bits) in each pair of chunks. Medium ones make at least one turn per segment, and a
         // turn (14p bits) that runs past a segment's end stays inside the slack. Sparse ones (below a
         // quarter of the segment's bit count) have a few multiples per segment; the rest, at most
         // four, go to the buckets.
-        let dense_max = dense_max(l1_bits, seg_bits);
-        let small_max = (l1_bits / SMALL_DIVISOR) as u64;
+        let small_max = small_max(l1_bits, seg_bits);
         let medium_max = (seg_bits / MEDIUM_DIVISOR) as u64;
         let pair_bits = PAIR_CHUNKS * l1_bits;
         let lower_medium_max = ((pair_bits / MEDIUM_DIVISOR) as u64).min(medium_max);
@@ -360,7 +352,6 @@ impl Sieve {
             g.restart(max_prime);
             g
         });
-        self.dense.clear();
         self.small.clear();
         self.lower_medium.clear();
         self.medium.clear();
@@ -368,7 +359,7 @@ impl Sieve {
         self.buckets.reset(segments, seg_shift, max_prime);
         let seg_words = seg_bits / 64;
         let root = usize::try_from(hi.isqrt()).unwrap_or(usize::MAX);
-        let slack_words = slack_words(turn_max(seg_bits, hi), dense_max.min(root));
+        let slack_words = slack_words(turn_max(seg_bits, hi), small_max.min(root));
         debug_assert!(seg_words + slack_words <= self.buffer.len());
         let span = 2 * seg_bits as u64;
         // Bits of segment k (all but the last are full).
@@ -428,14 +419,14 @@ impl Sieve {
                     }
                     continue;
                 }
-                if p <= dense_max as u64 {
+                if p <= small_max as u64 {
                     if let Some((n, wheel)) = first_multiple_210(p, seg_lo, hi) {
                         let wp = WheelPrime {
                             prime: p as u32,
                             next: ((n - seg_lo) / 2) as u32,
                             wheel: wheel as u32,
                         };
-                        self.dense.push(buffer, wp);
+                        self.small.push(buffer, wp);
                     }
                     continue;
                 }
@@ -449,9 +440,7 @@ impl Sieve {
                         next: bit as u32,
                         wheel: wheel as u32,
                     };
-                    if p <= small_max {
-                        self.small.push(buffer, wp)
-                    } else if p <= lower_medium_max {
+                    if p <= lower_medium_max {
                         self.lower_medium.push(buffer, wp)
                     } else {
                         self.medium.push(buffer, wp)
@@ -469,7 +458,6 @@ impl Sieve {
             while chunk_end < nbits {
                 chunk_end = (chunk_end + l1_bits).min(nbits);
                 let moved = if chunk_end == nbits { advance } else { 0 };
-                self.dense.cross_off(buffer, chunk_end, moved);
                 self.small.cross_off(buffer, chunk_end, moved);
                 if chunk_end == nbits || chunk_end.is_multiple_of(pair_bits) {
                     self.lower_medium.cross_off(buffer, chunk_end, moved);
@@ -562,6 +550,26 @@ impl Sieve {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn small_prime_turns_stay_in_the_slack_and_the_next_segment() {
+        // Every L1 chunk and segment a configuration allows (powers of two, 1 KiB to 8 MiB).
+        for seg_shift in 12..=23 {
+            for l1_shift in 10..=seg_shift {
+                let (seg_bits, l1_bits) = (8usize << seg_shift, 8usize << l1_shift);
+                let small = small_max(l1_bits, seg_bits);
+                // sqrt(hi) below, at and above the small primes' bound.
+                for root in [small / 2, small, small + 1, 1 << 32] {
+                    let hi = (root as u64).saturating_mul(root as u64);
+                    let reach = 104 * small.min(root);
+                    assert!(reach <= seg_bits, "L1 {l1_bits}, segment {seg_bits}");
+                    let slack = slack_words(turn_max(seg_bits, hi), small.min(root));
+                    assert!(64 * slack > reach, "L1 {l1_bits}, segment {seg_bits}");
+                    assert!(slack <= buffer_words(seg_bits, l1_bits) - seg_bits / 64);
+                }
+            }
+        }
+    }
 
     #[test]
     fn adaptive_segments_stay_within_half_the_l2_and_512_kib() {

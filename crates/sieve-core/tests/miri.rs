@@ -4,9 +4,12 @@
 //! also checked against the oracle, so this runs as an ordinary test too.
 //!
 //! The tiny configuration (1 KiB chunks, 4 KiB segments of 32,768 bits) puts sieving primes in
-//! every class on short intervals: small (up to 256, one 8,192-bit chunk at a time), lower medium
-//! (up to 1,024, two chunks at a time), medium (up to 2,048), sparse (up to 8,191) and bucket primes;
-//! intervals above `2^32` need sieving primes above `2^16`, which are generated.
+//! most classes on short intervals: lower medium (up to 1,024, two 8,192-bit chunks at a time),
+//! medium (up to 2,048), sparse (up to 8,191) and bucket primes; intervals above `2^32` need
+//! sieving primes above `2^16`, which are generated. Its small-prime bound (1/80 of a chunk's
+//! bits, 102) is below the first sieving prime, so the small primes' modulo-210 turns run in the
+//! larger configurations of [`l1_chunks_and_adaptive_segments`], up to the segment's end and into
+//! the slack.
 
 use sieve_core::oracle::{plain_sieve, primes_between, sieve_interval};
 use sieve_core::{Counts, Sieve, SieveConfig, SievingPrimes};
@@ -70,10 +73,14 @@ fn generated_sieving_primes() {
     );
 }
 
-/// A larger L1 chunk (small primes up to 2,048, and no medium class: the pair of chunks is the
-/// segment), and the adaptive configuration, which picks its own segment.
+/// Larger L1 chunks with small primes (modulo-210 turns): 8 KiB chunks (small primes up to 819,
+/// and no medium class: the pair of chunks is the segment); chunks as large as the segment, whose
+/// small primes (173 to 313, up to 1/104 of the segment's bits) make turns that run past the
+/// segment's end into the slack over three segments; and the adaptive configuration, which picks
+/// its own segment.
 #[test]
 fn l1_chunks_and_adaptive_segments() {
     check(SieveConfig::new(8 << 10, 16 << 10), 1_000_000, 1_003_000);
+    check(SieveConfig::new(4 << 10, 4 << 10), 0, 140_000);
     check(SieveConfig::for_caches(8 << 10, 64 << 10), 0, 5_000);
 }

@@ -11,8 +11,10 @@ fn tiny() -> SieveConfig {
     SieveConfig::new(1 << 10, 4 << 10)
 }
 
-/// 4 KiB L1 chunks and 16 KiB segments: the L1-chunked small primes (up to 1,024), the lower
-/// medium ones (up to 4,096, two chunks at a time) and the medium ones all run on short intervals.
+/// 4 KiB L1 chunks and 16 KiB segments: the L1-chunked small primes (173 to 409, on the
+/// modulo-210 wheel), the lower medium ones (up to 4,096, two chunks at a time) and the medium
+/// ones all run on short intervals. (`tiny()` has no small primes: its bound, 102, is below the
+/// first sieving prime.)
 fn mid() -> SieveConfig {
     SieveConfig::new(4 << 10, 16 << 10)
 }
@@ -312,6 +314,39 @@ fn slack_reach_in_every_configuration() {
     ];
     for (config, lo, hi) in cases {
         check_interval(config, &SievingPrimes::for_hi(hi), lo, hi);
+    }
+}
+
+/// Small primes at the top of their class, whose modulo-210 turns reach furthest (`104p` bits past
+/// their start): for each, a turn placed to start in the last bits of a segment, with the turn's
+/// last hit `p (M + 208)` a composite that nothing else crosses off (`M + 208` prime). The class's
+/// bound keeps that hit inside the next segment, whose head the slack holds; a bound one prime too
+/// high would lose it, and the sieve would report the composite as prime.
+#[test]
+fn small_prime_turns_end_in_the_next_segment() {
+    let sieving = all_sieving_primes();
+    for config in [
+        SieveConfig::new(4 << 10, 4 << 10),
+        SieveConfig::new(8 << 10, 8 << 10),
+        SieveConfig::new(32 << 10, 32 << 10),
+        SieveConfig::new(8 << 10, 16 << 10),
+    ] {
+        let seg_bits = 8 * config.segment_bytes() as u64;
+        let l1_bits = 8 * config.l1_bytes() as u64;
+        let bound = (l1_bits / 80).min(seg_bits / 104); // the class's bound, and above it
+        for p in ((bound - 40)..=(bound + 40)).filter(|&p| is_prime(p)) {
+            // M = 1 (mod 210) starts a turn; M + 208 is the cofactor of its last hit.
+            let m = (((1u64 << 32) / p) / 210..)
+                .map(|k| 210 * k + 1)
+                .find(|m| is_prime(m + 208))
+                .expect("a prime cofactor");
+            let start = p * m;
+            // The turn starts 50 to 113 bits before the end of segment 0.
+            let lo = (start - 2 * (seg_bits - 50)) & !127;
+            let hi = lo + 2 * 3 * seg_bits;
+            assert!(p * (m + 208) <= hi && start > lo + seg_bits);
+            check_interval(config, sieving, lo, hi);
+        }
     }
 }
 
