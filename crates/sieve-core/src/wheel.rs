@@ -59,8 +59,8 @@ pub(crate) fn first_multiple(p: u64, from: u64, hi: u64) -> Option<(u64, usize)>
 
 /// The 48 residues modulo 210 that are coprime to 210, in increasing order: the modulo-210 wheel,
 /// which also skips the multiples of 7. It crosses off 48 of every 210 multiples instead of 56 (14 %
-/// fewer). Used for the bucket sieving primes, where each hit costs the most, and for the dense
-/// ones (the smallest), whose unrolled turns are seven modulo-30 turns with those hits left out.
+/// fewer). Used for the bucket sieving primes, where each hit costs the most, and for the small
+/// ones (the densest), whose unrolled turns are seven modulo-30 turns with those hits left out.
 pub(crate) const RESIDUES_210: [u64; 48] = {
     let mut table = [0u64; 48];
     let (mut m, mut i) = (1u64, 0);
