@@ -278,16 +278,10 @@ unsafe fn cross_list<const C: usize, const R0: usize>(
     stop: usize,
     advance: usize,
 ) {
-    lists.drain(list, |e| {
-        let p = e.prime as usize;
-        let mut i = e.packed as usize;
-        debug_assert!(p % 8 == C && i % 8 == R0);
-        if i < stop {
-            // SAFETY: the caller vouches for `len` bytes at `bytes`, enough for this prime's
-            // turns from below `stop`; `i` starts a turn (wheel index 0) at bit `8 (i / 8) + R0`.
-            i = unsafe { turns::<C, R0>(bytes, len, stop, p / 8, i / 8) };
-        }
-        Some(refile(next_base, e.prime, i, advance))
+    drain_turns(lists, list, (next_base, stop, advance), |p, i| {
+        // SAFETY: the caller vouches for `len` bytes at `bytes`, enough for this prime's turns
+        // from below `stop`; `i` starts a turn (wheel index 0) at bit `8 (i / 8) + R0`.
+        unsafe { turns::<C, R0>(bytes, len, stop, p / 8, i / 8) }
     });
 }
 
@@ -308,14 +302,32 @@ unsafe fn cross_list_210<const C: usize>(
     stop: usize,
     advance: usize,
 ) {
+    drain_turns(lists, list, (next_base, stop, advance), |p, i| {
+        // SAFETY: the caller vouches for `len` bytes at `bytes`, enough for this prime's turns
+        // from below `stop`; `i` starts a turn (wheel index 0).
+        unsafe { turns_210::<C>(bytes, len, stop, p / 8, i / 8, i % 8) }
+    });
+}
+
+/// Empties list `list`: for each prime, `cross(p, i)` crosses off its turns from `i` (its next
+/// turn's start) that start below `stop` and returns the start of the first one at or after it
+/// (it is called only when `i < stop`); the prime is then filed for the segment `advance` bits on
+/// ([`refile`], lists after `next_base`). Shared by every copy of the turn loop and the portable
+/// path, and inlined into each.
+#[inline(always)]
+fn drain_turns(
+    lists: &mut BlockLists<MEDIUM_BLOCK>,
+    list: usize,
+    (next_base, stop, advance): (usize, usize, usize),
+    mut cross: impl FnMut(usize, usize) -> usize,
+) {
     lists.drain(list, |e| {
-        let p = e.prime as usize;
         let mut i = e.packed as usize;
-        debug_assert!(p % 8 == C);
+        // The list is the one `TurnPrimes::list` files it in: class `p mod 8` and `i mod 8`,
+        // which the copy of the turn loop that `cross` runs takes as constants.
+        debug_assert_eq!(TurnPrimes::list(0, e.prime, i), list % 32);
         if i < stop {
-            // SAFETY: the caller vouches for `len` bytes at `bytes`, enough for this prime's
-            // turns from below `stop`; `i` starts a turn (wheel index 0).
-            i = unsafe { turns_210::<C>(bytes, len, stop, p / 8, i / 8, i % 8) };
+            i = cross(e.prime as usize, i);
         }
         Some(refile(next_base, e.prime, i, advance))
     });
@@ -527,15 +539,12 @@ impl TurnPrimes {
             (&D[..], TURN)
         };
         for index in 0..32 {
-            self.lists.drain(cur + index, |e| {
-                let p = e.prime as usize;
-                let mut i = e.packed as usize;
-                debug_assert_eq!(Self::list(0, e.prime, i), index);
-                if i < stop {
-                    i = cross_whole_turns(words, stop, p, i, wheel);
-                }
-                Some(refile(next, e.prime, i, advance))
-            });
+            drain_turns(
+                &mut self.lists,
+                cur + index,
+                (next, stop, advance),
+                |p, i| cross_whole_turns(words, stop, p, i, wheel),
+            );
         }
         self.cur = next;
     }
