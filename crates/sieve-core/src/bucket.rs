@@ -140,7 +140,7 @@ impl Buckets {
         // Entries whose next hit is in this segment are re-filed into this slot (after the blocks
         // being read were detached from it): read it again until nothing comes back.
         while !self.lists.is_empty(slot) {
-            self.lists.drain(slot, |e| {
+            self.lists.drain_prefetching(slot, |e| {
                 let prime = u64::from(e.prime);
                 let mut offset = u64::from(e.packed & OFFSET_MASK);
                 let (step, next_wheel) = WHEEL[(e.packed >> OFFSET_BITS) as usize];

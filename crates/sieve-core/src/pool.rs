@@ -15,11 +15,6 @@
 /// without copying what it holds (a doubling vector would briefly need twice the memory).
 const PAGE_BLOCKS: usize = 128;
 
-/// Blocks of at least this many entries (page-sized ones: the bucket and sparse lists, which
-/// outgrow the caches) are prefetched by [`BlockLists::drain`] one ahead. Smaller ones hold the
-/// small and medium primes, few enough to stay in the L2 cache.
-const PREFETCH_MIN_BLOCK: usize = 512;
-
 /// No block (end of a list).
 const NONE: u32 = u32::MAX;
 
@@ -222,7 +217,23 @@ impl<const BLOCK: usize> BlockLists<BLOCK> {
     /// # Panics
     /// If `f` returns a list `>= self.lists()`.
     #[inline(always)]
-    pub(crate) fn drain(
+    pub(crate) fn drain(&mut self, list: usize, f: impl FnMut(Entry) -> Option<(usize, Entry)>) {
+        self.drain_with::<false>(list, f);
+    }
+
+    /// [`Self::drain`] for chains that outgrow the caches (the bucket sieve's): each block is
+    /// read a cache line at a time, and each line read prefetches one of the next block.
+    #[inline(always)]
+    pub(crate) fn drain_prefetching(
+        &mut self,
+        list: usize,
+        f: impl FnMut(Entry) -> Option<(usize, Entry)>,
+    ) {
+        self.drain_with::<true>(list, f);
+    }
+
+    #[inline(always)]
+    fn drain_with<const PREFETCH: bool>(
         &mut self,
         list: usize,
         mut f: impl FnMut(Entry) -> Option<(usize, Entry)>,
@@ -243,22 +254,45 @@ impl<const BLOCK: usize> BlockLists<BLOCK> {
             // were all written by `push`, and no list writes into a detached block (it is on
             // neither `free` nor any list until it is returned below).
             let (next, own) = unsafe { ((*header).prime, (*header).packed) };
-            if BLOCK >= PREFETCH_MIN_BLOCK && next != NONE {
-                // The chain's blocks lie anywhere in the pool, and hardware prefetchers stop at
-                // page boundaries: without this, reading each block starts with a cache miss
-                // (a fifth of the bucket sieve's time near 10^18 on Zen 5).
-                prefetch_block::<BLOCK>(self.block(next));
-            }
+            // The chain's blocks lie anywhere in the pool, and hardware prefetchers stop at page
+            // boundaries: without prefetching, reading each block starts with a cache miss (a
+            // fifth of the bucket sieve's time near 10^18 on Zen 5). The next block is
+            // prefetched a cache line per line read here, `ahead` bytes on (a harmless prefetch
+            // past it, or of this block for the last one).
+            let ahead = if PREFETCH && next != NONE {
+                let next_block = self.block(next);
+                prefetch_line(next_block);
+                (next_block as usize).wrapping_sub(header as usize)
+            } else {
+                0
+            };
             let mut e_ptr = header.wrapping_add(1);
             // `grow` writes elements of `self.write` but never reallocates it: the pointer holds.
             let write = (self.write.as_mut_ptr(), self.write.len());
             while e_ptr < end {
-                // SAFETY: as above, `e_ptr` (between the header and `end`) is a written entry of
-                // the detached block.
-                let e = unsafe { e_ptr.read() };
-                e_ptr = e_ptr.wrapping_add(1);
-                if let Some((to, e)) = f(e) {
-                    self.push_through(write, to, e);
+                // A cache line's entries at a time when prefetching (the last line may end
+                // early), else all of them.
+                let line_end = if PREFETCH {
+                    let line_end = e_ptr
+                        .wrapping_byte_add(64)
+                        .wrapping_byte_sub(e_ptr as usize % 64);
+                    prefetch_line(line_end.wrapping_byte_add(ahead));
+                    if line_end < end {
+                        line_end
+                    } else {
+                        end
+                    }
+                } else {
+                    end
+                };
+                while e_ptr < line_end {
+                    // SAFETY: as above, `e_ptr` (between the header and `end`) is a written
+                    // entry of the detached block.
+                    let e = unsafe { e_ptr.read() };
+                    e_ptr = e_ptr.wrapping_add(1);
+                    if let Some((to, e)) = f(e) {
+                        self.push_through(write, to, e);
+                    }
                 }
             }
             self.free.push(own);
@@ -273,34 +307,45 @@ impl<const BLOCK: usize> BlockLists<BLOCK> {
     }
 }
 
-/// Asks the CPU to bring block `block` (`BLOCK` entries) towards its caches (L2), a cache line
-/// at a time; a hint with no effect on the program's meaning.
+/// Asks the CPU to bring the cache line at `at` towards its caches (L2); a hint with no effect on
+/// the program's meaning.
 #[inline(always)]
-fn prefetch_block<const BLOCK: usize>(block: *const Entry) {
+fn prefetch_line(at: *const Entry) {
     #[cfg(all(target_arch = "x86_64", not(miri)))]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
-        let bytes = BLOCK * std::mem::size_of::<Entry>();
-        for line in (0..bytes).step_by(64) {
-            // SAFETY: a prefetch never faults and reads nothing the program can observe; the
-            // address lies inside the pool's page that holds the block.
-            unsafe { _mm_prefetch::<_MM_HINT_T1>(block.cast::<i8>().wrapping_add(line)) };
-        }
+        // SAFETY: a prefetch never faults and reads nothing the program can observe.
+        unsafe { _mm_prefetch::<_MM_HINT_T1>(at.cast::<i8>()) };
     }
     #[cfg(not(all(target_arch = "x86_64", not(miri))))]
-    let _ = block;
+    let _ = at;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    // Small blocks: many block and page boundaries in few entries (Miri runs this too).
-    const BLOCK: usize = 4;
-
-    /// Entries pushed come back out by `drain`, across many blocks and pages, with blocks reused.
+    /// Entries pushed come back out by `drain` and `drain_prefetching`, across many blocks and
+    /// pages, with blocks reused. Small blocks: many block and page boundaries in few entries
+    /// (Miri runs this too); 4 entries are half a cache line, 16 entries two lines.
     #[test]
     fn drain_returns_every_entry_and_recycles_blocks() {
+        for prefetching in [false, true] {
+            drain_all::<4>(prefetching);
+            drain_all::<16>(prefetching);
+        }
+    }
+
+    fn drain_all<const BLOCK: usize>(prefetching: bool) {
+        let drain = |lists: &mut BlockLists<BLOCK>,
+                     list: usize,
+                     f: &mut dyn FnMut(Entry) -> Option<(usize, Entry)>| {
+            if prefetching {
+                lists.drain_prefetching(list, f)
+            } else {
+                lists.drain(list, f)
+            }
+        };
         let mut lists = BlockLists::<BLOCK>::new();
         for round in 0..3u32 {
             lists.reset(3);
@@ -317,11 +362,11 @@ mod tests {
             let pages = lists.pages.len();
             // Move list 0 into list 2 and list 1 into itself (a list may refill while drained).
             let mut seen = Vec::new();
-            lists.drain(0, |e| {
+            drain(&mut lists, 0, &mut |e| {
                 seen.push(e.prime);
                 Some((2, e))
             });
-            lists.drain(1, |e| {
+            drain(&mut lists, 1, &mut |e| {
                 seen.push(e.prime);
                 (e.packed == round).then_some((
                     1,
@@ -341,7 +386,7 @@ mod tests {
             );
             let mut again = Vec::new();
             for list in [1, 2] {
-                lists.drain(list, |e| {
+                drain(&mut lists, list, &mut |e| {
                     again.push(e.prime);
                     None
                 });
