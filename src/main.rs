@@ -7,6 +7,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Instant;
 
 use clap::{ArgAction, Parser, ValueEnum};
@@ -325,9 +326,18 @@ fn one_line(e: &clap::Error) -> String {
     )
 }
 
+/// The exit status this process has settled on once [`run`] has returned, or -1 before.
+///
+/// mpirun and srun send SIGTERM to every other rank as soon as one exits with an error; when every
+/// rank ends with the same error (rank 0 reporting it), a rank still shutting down MPI gets that
+/// signal too. It then exits quietly with the status it had settled on, rather than reporting a
+/// stop by SIGTERM beside rank 0's one line.
+static SETTLED: AtomicI32 = AtomicI32::new(-1);
+
 /// Installs the handler of SIGINT, SIGTERM and SIGHUP: remove any output still being written and
-/// end with 128 + the signal. Under a launcher the other ranks then stop too (mpirun and srun end a
-/// job when one of its processes exits with an error, and forward a Ctrl-C to every rank).
+/// end with 128 + the signal (or, once the run has ended, quietly with its status: [`SETTLED`]).
+/// Under a launcher the other ranks then stop too (mpirun and srun end a job when one of its
+/// processes exits with an error, and forward a Ctrl-C to every rank).
 fn handle_signals(rank: usize, ranks: usize) -> Result<(), Error> {
     let mut signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGINT,
@@ -338,6 +348,10 @@ fn handle_signals(rank: usize, ranks: usize) -> Result<(), Error> {
     std::thread::spawn(move || {
         if let Some(signal) = signals.forever().next() {
             driver::output::remove_partial_files();
+            let settled = SETTLED.load(Ordering::SeqCst);
+            if settled >= 0 {
+                std::process::exit(settled);
+            }
             let name = signal_hook::low_level::signal_name(signal).unwrap_or("a signal");
             let at = if ranks > 1 {
                 format!(" on rank {rank}")
@@ -736,9 +750,13 @@ fn main() -> ExitCode {
         std::process::abort();
     }));
     match run(comm.as_ref()) {
-        Ok(status) => ExitCode::from(status),
+        Ok(status) => {
+            SETTLED.store(i32::from(status), Ordering::SeqCst);
+            ExitCode::from(status)
+        }
         Err(e) => {
             let status = e.exit_status();
+            SETTLED.store(i32::from(status), Ordering::SeqCst);
             if !e.is_quiet() && (rank == 0 || e.is_local()) {
                 let at = if e.is_local() {
                     on_rank()
