@@ -756,7 +756,6 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             let status = e.exit_status();
-            SETTLED.store(i32::from(status), Ordering::SeqCst);
             if !e.is_quiet() && (rank == 0 || e.is_local()) {
                 let at = if e.is_local() {
                     on_rank()
@@ -765,6 +764,8 @@ fn main() -> ExitCode {
                 };
                 eprintln!("erato: error: {e}{at}");
             }
+            // Only once the error is out: a signal before then still says why the rank stopped.
+            SETTLED.store(i32::from(status), Ordering::SeqCst);
             if ranks > 1 && e.is_local() {
                 comm.abort(i32::from(status));
             }
