@@ -277,15 +277,12 @@ impl<const BLOCK: usize> BlockLists<BLOCK> {
                         .wrapping_byte_add(64)
                         .wrapping_byte_sub(e_ptr as usize % 64);
                     prefetch_line(line_end.wrapping_byte_add(ahead));
-                    if line_end < end {
-                        line_end
-                    } else {
-                        end
-                    }
+                    line_end.min(end)
                 } else {
                     end
                 };
                 while e_ptr < line_end {
+                    debug_assert!(header < e_ptr && e_ptr < end);
                     // SAFETY: as above, `e_ptr` (between the header and `end`) is a written
                     // entry of the detached block.
                     let e = unsafe { e_ptr.read() };
