@@ -18,7 +18,7 @@
 /// in the page before it, touched for nothing; with 512 KiB pages that was 2.5 MB of the peak at
 /// `[10^18, 10^18 + 10^10]` (782 pages; 4 MiB pages: 409.1 -> 406.5 MB). Miri, which
 /// tracks every byte, gets small pages (and so more page boundaries per entry).
-const PAGE_BYTES: usize = if cfg!(miri) { 16 << 10 } else { 4 << 20 };
+const PAGE_BYTES: usize = if cfg!(miri) { 8 << 10 } else { 4 << 20 };
 
 /// No block (end of a list).
 const NONE: u32 = u32::MAX;
