@@ -70,16 +70,21 @@ unsafe impl<const BLOCK: usize> Send for Page<BLOCK> {}
 /// write position that reaches a multiple of it has filled its block (primesieve's buckets use the
 /// same trick).
 ///
-/// Invariants: every block is either on `free`, or fresh (numbered `fresh` or above: never used
+/// Invariants: every block is either on the free chain, or fresh (numbered `fresh` or above: never used
 /// since the last reset), or in exactly one list, or detached and being read by
 /// [`BlockLists::drain`]; a list is a chain of blocks linked through their headers, the first
 /// one (where `write[list]` points) being filled and all others full; `write[list]` is null for an
 /// empty list and otherwise points into its first block, past the header and at most at the
-/// block's end.
+/// block's end. The free chain starts at `free` and is linked through the `prime` field of the
+/// blocks' headers.
 pub(crate) struct BlockLists<const BLOCK: usize> {
     pages: Vec<Page<BLOCK>>,
-    /// Blocks in no list, returned since the last reset.
-    free: Vec<u32>,
+    /// The first of the blocks returned since the last reset (`NONE`: none), each header's `prime`
+    /// naming the next. Chained through the blocks themselves, which are resident anyway: a
+    /// vector of them grew to 0.4 MB (4 bytes a block near 10^18) at the end of an interval, when
+    /// primes leave and their blocks come back while every page is still resident, adding to the
+    /// peak.
+    free: u32,
     /// The first block not used since the last reset: blocks from here to the pages' end are
     /// free too, and taken in order (so that a page is touched only as far as it is used; a list of
     /// them all would itself be 4 bytes per block, 0.4 MB near 10^18).
@@ -109,7 +114,7 @@ impl<const BLOCK: usize> BlockLists<BLOCK> {
     pub(crate) fn new() -> Self {
         Self {
             pages: Vec::new(),
-            free: Vec::new(),
+            free: NONE,
             fresh: 0,
             write: Vec::new(),
         }
@@ -118,7 +123,7 @@ impl<const BLOCK: usize> BlockLists<BLOCK> {
     /// Empties every list, returning all blocks to the pool (which keeps its pages), and makes
     /// `lists` lists.
     pub(crate) fn reset(&mut self, lists: usize) {
-        self.free.clear();
+        self.free = NONE;
         self.fresh = 0;
         self.write.clear();
         self.write.resize(lists, std::ptr::null_mut());
@@ -149,17 +154,20 @@ impl<const BLOCK: usize> BlockLists<BLOCK> {
     #[cold]
     #[inline(never)]
     fn grow(&mut self, list: usize) {
-        let b = match self.free.pop() {
-            Some(b) => b,
-            None => {
-                if self.fresh as usize == self.pages.len() * Self::PAGE_BLOCKS {
-                    let end = (self.pages.len() + 1) * Self::PAGE_BLOCKS;
-                    assert!(end < NONE as usize, "block pool exhausted");
-                    self.pages.push(Page::new());
-                }
-                self.fresh += 1;
-                self.fresh - 1
+        let b = if self.free != NONE {
+            let b = self.free;
+            // SAFETY: `b` heads the free chain, so it is a block of the pool whose header was
+            // written when it was returned; nothing else reads or writes a free block.
+            self.free = unsafe { (*self.block(b)).prime };
+            b
+        } else {
+            if self.fresh as usize == self.pages.len() * Self::PAGE_BLOCKS {
+                let end = (self.pages.len() + 1) * Self::PAGE_BLOCKS;
+                assert!(end < NONE as usize, "block pool exhausted");
+                self.pages.push(Page::new());
             }
+            self.fresh += 1;
+            self.fresh - 1
         };
         let full = self.write[list];
         debug_assert!((full as usize).is_multiple_of(Self::BLOCK_BYTES));
@@ -271,7 +279,7 @@ impl<const BLOCK: usize> BlockLists<BLOCK> {
             debug_assert!((header as usize).is_multiple_of(Self::BLOCK_BYTES) && end > header);
             // SAFETY: `header` is the first entry of a detached block; its entries before `end`
             // were all written by `push`, and no list writes into a detached block (it is on
-            // neither `free` nor any list until it is returned below).
+            // not on the free chain nor in any list until it is returned below).
             let (next, own) = unsafe { ((*header).prime, (*header).packed) };
             // The chain's blocks lie anywhere in the pool, and hardware prefetchers stop at page
             // boundaries: without prefetching, reading each block starts with a cache miss (a
@@ -311,7 +319,10 @@ impl<const BLOCK: usize> BlockLists<BLOCK> {
                     }
                 }
             }
-            self.free.push(own);
+            // Back to the pool: the header (read above) now links the free chain.
+            // SAFETY: `header` is the detached block's first entry, read and no longer used.
+            unsafe { (*header).prime = self.free };
+            self.free = own;
             if next == NONE {
                 break;
             }
