@@ -21,13 +21,15 @@ use driver::summary;
 
 /// The C library's `pow` and `log` for the whole process, from the `libm` crate (the Rust
 /// project's pure-Rust port of musl's, accurate to within an ulp): defined here, they leave the
-/// binary nothing to take from the system's libm.so, which is then not loaded at all (the linker
-/// drops a library nothing needs). Loading it cost about 0.45 MB of resident memory in every
-/// process, its code and tables, a seventh of a small count's peak and more than the sieve's
-/// own margin against primesieve's (Intel Xeon, `erato 1e5`: 3.51 -> 3.07 MB median;
-/// `[10^15, +10^10]` 20.32 -> 20.00 MB). Their callers are indicatif's rate estimate (`powf`)
-/// and the driver's estimates of costs and counts (`ln`); anything that calls another libm
-/// function brings libm.so back, which `tests/cli.rs` checks for.
+/// binary nothing to take from the system's libm.so, which the build without MPI then does not
+/// load at all (the linker drops a library nothing needs; MPI libraries such as Open MPI's and
+/// hwloc need libm.so themselves, and their calls to these two may then come here). Loading it
+/// cost about 0.45 MB of resident memory in every process, its code and tables, a seventh of a
+/// small count's peak and more than the sieve's own margin against primesieve's (Intel Xeon,
+/// `erato 1e5`: 3.51 -> 3.07 MB median; `[10^15, +10^10]` 20.32 -> 20.00 MB). Their callers
+/// are indicatif's rate estimate (`powf`) and the driver's estimates of costs and counts
+/// (`ln`); anything that calls another libm function brings libm.so back, which
+/// `tests/cli.rs` checks for.
 mod libm_symbols {
     /// `x` to the power `y`, as C's `pow`.
     #[unsafe(no_mangle)]

@@ -327,10 +327,11 @@ fn record_gaps_are_the_published_maximal_gaps() {
     assert_eq!(stdout(&erato(&["24", "28", "--gaps", "-q"])), "0\nnone\n");
 }
 
-/// The binary does not load the system's libm.so: `src/main.rs` defines the two functions of it
-/// that were called (`pow`, `log`). A call to any other one brings libm.so back, and with it about
-/// 0.45 MB of resident memory in every process (readelf comes with binutils, which the linker
-/// Rust uses belongs to).
+/// The binary itself needs no libm.so: `src/main.rs` defines the two functions of it that were
+/// called (`pow`, `log`). A call to any other one brings libm.so back, and with it about 0.45 MB
+/// of resident memory in every process without MPI (whose libraries load it in their own right;
+/// readelf lists the binary's own needs only). readelf comes with binutils, to which the linker
+/// Rust uses belongs.
 #[test]
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn the_binary_does_not_need_libm() {

@@ -24,8 +24,8 @@ const PAGE_BYTES: usize = if cfg!(miri) { 8 << 10 } else { 4 << 20 };
 const NONE: u32 = u32::MAX;
 
 /// A sieving prime and, packed as its owner chooses, where its next multiple is. Entry 0 of each
-/// block is instead its header: `prime` holds the next (full) block of the same list or `NONE`,
-/// `packed` the block's own number.
+/// block is instead its header: `prime` holds the next (full) block of the same list or `NONE`
+/// (for a returned block, the next one on the free chain), `packed` the block's own number.
 #[derive(Clone, Copy, Default, Debug)]
 pub(crate) struct Entry {
     pub(crate) prime: u32,
@@ -278,8 +278,8 @@ impl<const BLOCK: usize> BlockLists<BLOCK> {
         loop {
             debug_assert!((header as usize).is_multiple_of(Self::BLOCK_BYTES) && end > header);
             // SAFETY: `header` is the first entry of a detached block; its entries before `end`
-            // were all written by `push`, and no list writes into a detached block (it is on
-            // not on the free chain nor in any list until it is returned below).
+            // were all written by `push`, and no list writes into a detached block (it is neither
+            // on the free chain nor in any list until it is returned below).
             let (next, own) = unsafe { ((*header).prime, (*header).packed) };
             // The chain's blocks lie anywhere in the pool, and hardware prefetchers stop at page
             // boundaries: without prefetching, reading each block starts with a cache miss (a
