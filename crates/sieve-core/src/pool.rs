@@ -156,6 +156,7 @@ impl<const BLOCK: usize> BlockLists<BLOCK> {
     fn grow(&mut self, list: usize) {
         let b = if self.free != NONE {
             let b = self.free;
+            debug_assert!(b < self.fresh, "a returned block was handed out before");
             // SAFETY: `b` heads the free chain, so it is a block of the pool whose header was
             // written when it was returned; nothing else reads or writes a free block.
             self.free = unsafe { (*self.block(b)).prime };
@@ -320,6 +321,7 @@ impl<const BLOCK: usize> BlockLists<BLOCK> {
                 }
             }
             // Back to the pool: the header (read above) now links the free chain.
+            debug_assert!(own < self.fresh && header == self.block(own));
             // SAFETY: `header` is the detached block's first entry, read and no longer used.
             unsafe { (*header).prime = self.free };
             self.free = own;
