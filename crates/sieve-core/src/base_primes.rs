@@ -94,12 +94,13 @@ impl SievingPrimes {
 }
 
 /// Generates the primes of `(STORED_MAX, limit]` in increasing order, a block at a time, with a
-/// small sieve of its own that sieves with the stored primes. The block is kept as its sieved
-/// odd-only words and primes are read off them one by one, so nothing per prime is stored.
+/// small sieve of its own that sieves with the stored primes of the caller's [`SievingPrimes`]
+/// (all of them up to `STORED_MAX` whenever a generator is needed: all that sieving up to `2^32`
+/// needs), so that each thread's generator keeps no copy of its own (26 KB). The block is kept as
+/// its sieved odd-only words and primes are read off them one by one, so nothing per prime is
+/// stored.
 pub(crate) struct Generator {
     sieve: Sieve,
-    /// The primes up to `STORED_MAX`: all that sieving up to `2^32` needs.
-    base: SievingPrimes,
     /// The current block's words: bit `i` of word `j` stands for `first_odd + 128 j + 2 i`.
     words: Vec<u64>,
     first_odd: u64,
@@ -118,7 +119,6 @@ impl Generator {
             // caches with the main sieve, and its sieving primes (up to 2^16) are all small,
             // medium or sparse at this size.
             sieve: Sieve::new(SieveConfig::new(16 << 10, 32 << 10)),
-            base: SievingPrimes::up_to(STORED_MAX),
             words: Vec::new(),
             first_odd: 0,
             index: 0,
@@ -138,9 +138,11 @@ impl Generator {
         self.limit = limit;
     }
 
-    /// The next prime, without consuming it; `None` once past `limit`.
+    /// The next prime, without consuming it; `None` once past `limit`. `base` are the sieving
+    /// primes of the interval the generator serves: they cover `limit` (so they hold every prime
+    /// up to `STORED_MAX`).
     #[inline]
-    pub(crate) fn peek(&mut self) -> Option<u64> {
+    pub(crate) fn peek(&mut self, base: &SievingPrimes) -> Option<u64> {
         while self.bits == 0 {
             self.index += 1;
             if self.index < self.words.len() {
@@ -148,7 +150,7 @@ impl Generator {
             } else if self.next_lo > self.limit {
                 return None;
             } else {
-                self.refill();
+                self.refill(base);
             }
         }
         Some(self.first_odd + 128 * self.index as u64 + 2 * u64::from(self.bits.trailing_zeros()))
@@ -163,7 +165,8 @@ impl Generator {
 
     /// Sieves the next block and points at its first word.
     #[cold]
-    fn refill(&mut self) {
+    fn refill(&mut self, base: &SievingPrimes) {
+        debug_assert!(base.limit() >= self.limit && self.limit > STORED_MAX);
         let block = block_for(self.next_lo);
         let hi = (self.next_lo + (block - 1)).min(self.limit);
         self.words.clear();
@@ -173,7 +176,7 @@ impl Generator {
         let words = &mut self.words;
         let mut first_odd = None;
         self.sieve
-            .for_each_window(&self.base, self.next_lo, hi, |window| {
+            .for_each_window(base, self.next_lo, hi, |window| {
                 first_odd.get_or_insert(window.first_odd());
                 words.extend_from_slice(window.words());
             });

@@ -393,7 +393,7 @@ impl Sieve {
             loop {
                 let p = if let Some(&p) = stored.get(next_stored) {
                     u64::from(p)
-                } else if let Some(p) = generator.as_mut().and_then(|g| g.peek()) {
+                } else if let Some(p) = generator.as_mut().and_then(|g| g.peek(primes)) {
                     p
                 } else {
                     break;
