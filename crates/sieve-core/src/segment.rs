@@ -10,7 +10,7 @@ use crate::bitmap::{odd_count, OddBitmap};
 use crate::bucket::Buckets;
 use crate::count::{Counts, Tally};
 use crate::presieve::PreSieve;
-use crate::small::{TurnPrimes, WheelPrime};
+use crate::small::{TurnPrimes, WheelPrime, REACH_30};
 use crate::sparse::SparsePrimes;
 use crate::wheel::{first_multiple, first_multiple_210};
 use crate::SievingPrimes;
@@ -193,7 +193,7 @@ const PAIR_CHUNKS: usize = 2;
 
 /// Medium sieving primes are at most the segment's bit count over this: each makes at least this
 /// many wheel turns' worth of bits (`15p`) per segment, and a turn that starts inside the segment
-/// runs at most `14p` bits past its end, into the slack.
+/// runs at most `12p` bits past its end, into the slack.
 const MEDIUM_DIVISOR: usize = 16;
 
 /// Bucket sieving primes are at least the segment's bit count over this: at most this many
@@ -215,9 +215,9 @@ fn small_max(l1_bits: usize, seg_bits: usize) -> usize {
 
 /// Words of slack behind a segment for modulo-30 turns of primes up to `turn_max` and modulo-210
 /// turns of primes up to `small_max`: room for the furthest hit of a turn that starts inside the
-/// segment, `14p` or `104p` bits past its end.
+/// segment, `12p` or `104p` bits past its end.
 fn slack_words(turn_max: usize, small_max: usize) -> usize {
-    (14 * turn_max).max(104 * small_max) / 64 + 1
+    (REACH_30 * turn_max).max(104 * small_max) / 64 + 1
 }
 
 /// The largest prime crossed off by whole turns in segments of `seg_bits` bits of an interval
@@ -332,7 +332,7 @@ impl Sieve {
         // Small primes make at least one modulo-210 turn (105p bits) in every 1.31 L1 chunks, and
         // their turns that run past a segment's end stay inside the slack and the next segment.
         // Lower medium ones make at least one modulo-30 turn (15p bits) in each pair of chunks. Medium ones make at least one turn per segment, and a
-        // turn (14p bits) that runs past a segment's end stays inside the slack. Sparse ones (below a
+        // turn (12p bits) that runs past a segment's end stays inside the slack. Sparse ones (below a
         // quarter of the segment's bit count) have a few multiples per segment; the rest, at most
         // four, go to the buckets.
         let small_max = small_max(l1_bits, seg_bits);

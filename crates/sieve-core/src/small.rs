@@ -7,28 +7,31 @@
 //! segment at once, both on the modulo-30 wheel.
 //!
 //! # Whole turns only, thanks to the slack
-//! Every prime here rests at wheel index 0, the start of a turn (one that has just joined takes
-//! single steps there as it joins). A call crosses off every turn that
-//! *starts* below `stop`, so a turn's last hits may land up to `14p` bits (`104p` on the
-//! modulo-210 wheel) past `stop`: past the L1
+//! Every prime here rests at the start of a turn (one that has just joined takes single steps
+//! there as it joins): a multiple `p m` with `m ≡ 7 (mod 30)` on the modulo-30 wheel (wheel index
+//! 1), `m ≡ 1 (mod 210)` on the modulo-210 one (index 0). A call crosses off every turn that
+//! *starts* below `stop`, so a turn's last hits may land up to `12p` bits (`104p` on the
+//! modulo-210 wheel) past `stop`. (A modulo-30 turn from `m ≡ 1` would reach `14p`: the wheel's
+//! widest gaps, 6 between residues, are the ones before 7 and before 29, and a turn that starts
+//! right after one leaves it for its end; 64 KiB less slack behind a 512 KiB segment.) Past the L1
 //! chunk (harmless, same segment) or past the segment into the slack behind it, which
 //! [`crate::Sieve`] pre-sieves ahead with the next segment and then moves to the front. Splitting
 //! turns at chunk and segment ends would instead cost a few single steps and two or three
 //! mispredicted loop exits per prime and chunk, about as much again as the turns themselves.
 //!
 //! # Constant masks
-//! One wheel turn from a multiple `i` (bit index, wheel index 0) hits `i + D[k] * p` for
-//! `D = [0, 3, 5, 6, 8, 9, 11, 14]`. Write `p = 8q + c` and `i = 8b + r`; then hit `k` is bit
-//! `(r + D[k] c) % 8` of byte `b + D[k] q + (r + D[k] c) / 8`. For a given class `c = p mod 8` and
+//! One modulo-30 wheel turn from a multiple `i` (bit index, wheel index 1) hits `i + D30[k] * p`
+//! for `D30 = [0, 2, 3, 5, 6, 8, 11, 12]`. Write `p = 8q + c` and `i = 8b + r`; then hit `k` is bit
+//! `(r + D30[k] c) % 8` of byte `b + D30[k] q + (r + D30[k] c) / 8`. For a given class `c = p mod 8` and
 //! starting bit `r` the masks and the small byte carries are constants, so with the eight offsets
-//! `D[k] q` held in registers each hit is one `and byte [ptr + offset], imm8`. A turn moves `b` by
+//! `D30[k] q` held in registers each hit is one `and byte [ptr + offset], imm8`. A turn moves `b` by
 //! `15 q + (r + 15 c) / 8` and `r` to `(r + 15 c) % 8`, so eight turns return to the starting `r`.
 //! The 32 combinations of `c` and starting `r` each get their own copy of the turn loop (inlined
 //! into [`cross_list`]), an unrolled loop of eight turns. On big-endian targets the byte view of the words differs, and a
 //! portable loop over `u64` words is used instead.
 //!
-//! A modulo-210 turn ([`turns_210`]) is seven modulo-30 turns less the eight hits `p m` with
-//! `7 | m`, which are known at compile time: the same eight offsets and constant masks, 48 hits
+//! A modulo-210 turn ([`turns_210`]) is seven modulo-30 turns (from `m ≡ 1`, offsets [`D`]) less
+//! the eight hits `p m` with `7 | m`, which are known at compile time: constant masks, 48 hits
 //! where seven modulo-30 turns make 56. Its copies are one per class `c`, each turn ending in a
 //! jump to the turn of the next `r` (always the same target, so predicted).
 
@@ -43,7 +46,7 @@ pub(crate) struct WheelPrime {
     /// Bit index of its next multiple, relative to the current segment's first bit.
     pub next: u32,
     /// Wheel index of that multiple; [`TurnPrimes::push`] steps the prime to the start of a
-    /// turn (wheel index 0).
+    /// turn (wheel index [`TURN_START`] on the modulo-30 wheel, 0 on the modulo-210 one).
     pub wheel: u32,
 }
 
@@ -52,18 +55,33 @@ fn clear(words: &mut [u64], bit: usize) {
     words[bit / 64] &= !(1u64 << (bit % 64));
 }
 
-/// Bit offsets, in units of `p`, of the eight multiples in one wheel turn.
+/// Bit offsets, in units of `p`, of the eight multiples in one modulo-30 wheel turn from a
+/// multiple `p m` with `m ≡ 1 (mod 30)`: `(r - 1) / 2` for the residues `r` ([`RESIDUES`]). The
+/// modulo-210 turns are made of these.
 const D: [usize; 8] = [0, 3, 5, 6, 8, 9, 11, 14];
 
-/// Crosses off whole wheel turns for the prime `p = 8q + C` from bit `8b + R0` (wheel index 0)
-/// while the turn starts below `stop`; returns the start of the first turn at or after `stop`.
+/// Bit offsets, in units of `p`, of the eight multiples in one modulo-30 wheel turn from a
+/// multiple `p m` with `m ≡ 7 (mod 30)` ([`TURN_START`]): `(r - 7) / 2` for the residues
+/// `r = 7, 11, ..., 29, 31`. Such a turn reaches `12p` bits past its start, one from `m ≡ 1`
+/// reaches `14p` ([`D`]).
+const D30: [usize; 8] = [0, 2, 3, 5, 6, 8, 11, 12];
+
+/// The wheel index ([`RESIDUES`]) at which the modulo-30 turns start: residue 7.
+const TURN_START: usize = 1;
+
+/// How far, in units of `p` bits, the last hit of a modulo-30 turn lies past its start: `D30[7]`.
+pub(crate) const REACH_30: usize = D30[7];
+
+/// Crosses off whole wheel turns for the prime `p = 8q + C` from bit `8b + R0` (wheel index
+/// [`TURN_START`]) while the turn starts below `stop`; returns the start of the first turn at or
+/// after `stop`.
 /// Inlined into each copy of [`cross_list`].
 ///
 /// The eight turns inside the loop bring `r` back to `R0`, and in each of them every mask and
 /// carry is a constant.
 ///
 /// # Safety
-/// `bytes` must be valid for reads and writes of `len >= (stop + 14p).div_ceil(8)` bytes, and no
+/// `bytes` must be valid for reads and writes of `len >= (stop + 12p).div_ceil(8)` bytes, and no
 /// reference to them may be used during the call.
 #[inline(always)]
 unsafe fn turns<const C: usize, const R0: usize>(
@@ -73,8 +91,8 @@ unsafe fn turns<const C: usize, const R0: usize>(
     q: usize,
     mut b: usize,
 ) -> usize {
-    debug_assert!((stop + 14 * (8 * q + C)).div_ceil(8) <= len);
-    let offsets = D.map(|d| d * q);
+    debug_assert!((stop + REACH_30 * (8 * q + C)).div_ceil(8) <= len);
+    let offsets = D30.map(|d| d * q);
     // One whole turn from bit 8b + r (a constant), or a return if it would start at or after stop.
     macro_rules! turn {
         ($t:literal) => {{
@@ -84,10 +102,10 @@ unsafe fn turns<const C: usize, const R0: usize>(
             }
             macro_rules! hit {
                 ($k:literal) => {{
-                    let bit: usize = const { (R0 + $t * 15 * C) % 8 + D[$k] * C };
+                    let bit: usize = const { (R0 + $t * 15 * C) % 8 + D30[$k] * C };
                     debug_assert!(b + offsets[$k] + bit / 8 < len);
                     // SAFETY: the turn starts below `stop` (checked above), so its largest bit,
-                    // 8b + r + 14p, lies within the `len` bytes the caller vouches for.
+                    // 8b + r + 12p, lies within the `len` bytes the caller vouches for.
                     unsafe { *bytes.add(b + offsets[$k] + bit / 8) &= !(1u8 << (bit % 8)) };
                 }};
             }
@@ -267,7 +285,7 @@ macro_rules! copies {
 /// call, no saved registers and no indirect jump (those were a tenth of the time at 10^10, Zen 5).
 ///
 /// # Safety
-/// `bytes` must be valid for reads and writes of `len` bytes, `len >= (stop + 14p).div_ceil(8)`
+/// `bytes` must be valid for reads and writes of `len` bytes, `len >= (stop + 12p).div_ceil(8)`
 /// for every prime in the list, and no reference to those bytes may be used during the call.
 #[inline(never)]
 unsafe fn cross_list<const C: usize, const R0: usize>(
@@ -280,7 +298,7 @@ unsafe fn cross_list<const C: usize, const R0: usize>(
 ) {
     drain_turns(lists, list, (next_base, stop, advance), |p, i| {
         // SAFETY: the caller vouches for `len` bytes at `bytes`, enough for this prime's turns
-        // from below `stop`; `i` starts a turn (wheel index 0) at bit `8 (i / 8) + R0`.
+        // from below `stop`; `i` starts a turn (wheel index TURN_START) at bit `8 (i / 8) + R0`.
         unsafe { turns::<C, R0>(bytes, len, stop, p / 8, i / 8) }
     });
 }
@@ -367,9 +385,9 @@ const LISTS_210: [ListFn; 4] = [
     cross_list_210::<7>,
 ];
 
-/// Crosses off the whole wheel turns of `p` from bit `i` (wheel index 0) that start below `stop`;
+/// Crosses off the whole wheel turns of `p` from bit `i` (a turn's start) that start below `stop`;
 /// returns the start of the first turn at or after `stop`. `offsets` are the turn's hits in units
-/// of `p` ([`D`] or [`D210`]), `turn` its length in units of `p` (15 or 105).
+/// of `p` ([`D30`] or [`D210`]), `turn` its length in units of `p` (15 or 105).
 /// The portable loop, on `u64` words: for big-endian targets and `ERATO_FORCE_PORTABLE`.
 #[inline(always)]
 fn cross_whole_turns(
@@ -419,7 +437,7 @@ pub(crate) struct TurnPrimes {
 }
 
 impl TurnPrimes {
-    /// Primes crossed off by turns of the modulo-30 wheel (`15p` bits, reaching `14p` past
+    /// Primes crossed off by turns of the modulo-30 wheel (`15p` bits, reaching `12p` past
     /// their start).
     pub(crate) fn new() -> Self {
         let mut lists = BlockLists::new();
@@ -441,12 +459,12 @@ impl TurnPrimes {
         }
     }
 
-    /// How far, in units of `p`, a turn's last hit lies past its start: 14 or 104.
+    /// How far, in units of `p`, a turn's last hit lies past its start: 12 or 104.
     pub(crate) fn reach(&self) -> usize {
         if self.mod210 {
             D210[47]
         } else {
-            D[7]
+            REACH_30
         }
     }
 
@@ -482,7 +500,7 @@ impl TurnPrimes {
                 w = (w + 1) % 48;
             }
         } else {
-            while w != 0 {
+            while w != TURN_START {
                 clear(words, i);
                 i += STEP[w] * p;
                 w = (w + 1) % 8;
@@ -536,7 +554,7 @@ impl TurnPrimes {
         let wheel = if self.mod210 {
             (&D210[..], 105)
         } else {
-            (&D[..], TURN)
+            (&D30[..], TURN)
         };
         for index in 0..32 {
             drain_turns(
@@ -554,6 +572,17 @@ impl TurnPrimes {
 mod tests {
     use super::*;
     use crate::wheel::{first_multiple, first_multiple_210};
+
+    #[test]
+    fn a_modulo_30_turn_from_residue_7_reaches_12p() {
+        // The residues from 7 on, through 31 = 1 + 30: bit offsets (r - 7) / 2.
+        let from_7: Vec<usize> = (0..8)
+            .map(|k| RESIDUES[(TURN_START + k) % 8] + if k == 7 { 30 } else { 0 })
+            .map(|r| ((r - RESIDUES[TURN_START]) / 2) as usize)
+            .collect();
+        assert_eq!(from_7, D30);
+        assert_eq!((REACH_30, D[7]), (12, 14));
+    }
 
     #[test]
     fn a_modulo_210_turn_is_seven_modulo_30_turns_without_the_multiples_of_7() {
