@@ -115,7 +115,7 @@ pub(crate) struct Generator {
 impl Generator {
     pub(crate) fn new() -> Self {
         Self {
-            // 16 KiB chunks and 32 KiB segments (60 KiB with the slack): the generator shares the
+            // 16 KiB chunks and 32 KiB segments (56 KiB with the slack): the generator shares the
             // caches with the main sieve, and its sieving primes (up to 2^16) are all small,
             // medium or sparse at this size.
             sieve: Sieve::new(SieveConfig::new(16 << 10, 32 << 10)),

@@ -552,7 +552,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn small_prime_turns_stay_in_the_slack_and_the_next_segment() {
+    fn turns_stay_in_the_slack_and_the_next_segment() {
         // Every L1 chunk and segment a configuration allows (powers of two, 1 KiB to 8 MiB).
         for seg_shift in 12..=23 {
             for l1_shift in 10..=seg_shift {
@@ -565,6 +565,13 @@ mod tests {
                     assert!(reach <= seg_bits, "L1 {l1_bits}, segment {seg_bits}");
                     let slack = slack_words(turn_max(seg_bits, hi), small.min(root));
                     assert!(64 * slack > reach, "L1 {l1_bits}, segment {seg_bits}");
+                    // The modulo-30 turns of the largest medium prime, `REACH_30 p` bits on.
+                    let turn = turn_max(seg_bits, hi);
+                    assert!(turn <= root && turn <= seg_bits / MEDIUM_DIVISOR);
+                    assert!(
+                        64 * slack > REACH_30 * turn,
+                        "segment {seg_bits}, root {root}"
+                    );
                     assert!(slack <= buffer_words(seg_bits, l1_bits) - seg_bits / 64);
                 }
             }

@@ -482,9 +482,10 @@ impl TurnPrimes {
     }
 
     /// Adds a prime whose next multiple lies in the current segment: crosses off its multiples up
-    /// to the start of its next wheel turn (at most seven single steps, less than `12p` bits, or
-    /// 47 on the modulo-210 wheel, less than `105p` bits: within the segment and the slack behind
-    /// it for the primes [`crate::Sieve`] files here) and files it there. `wp.wheel` indexes the
+    /// to the start of its next wheel turn (at most seven single steps, whose writes reach at most
+    /// `10p` bits on, or 47 on the modulo-210 wheel, less than `105p` bits: within the segment and
+    /// the slack behind it for the primes [`crate::Sieve`] files here) and files it there (at
+    /// most `13p` bits on, or `105p`). `wp.wheel` indexes the
     /// residues of this list's wheel.
     ///
     /// # Panics

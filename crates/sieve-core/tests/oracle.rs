@@ -299,9 +299,10 @@ fn slack_reach_in_every_configuration() {
     let cases = [
         (SieveConfig::new(4 << 10, 4 << 10), 0, 600_000),
         (SieveConfig::new(8 << 10, 8 << 10), 3_999_000, 4_300_000),
-        // The slack sized by sqrt(hi) (2039, just below the medium bound 32768 / 16 = 2048): the
-        // first segment is full and holds 2039^2, so 2039's turns run up to 62 bits short of the
-        // slack's end (a slack one word short panics).
+        // The turn primes' bound set by sqrt(hi) (2039, just below the medium bound
+        // 32768 / 16 = 2048): the first segment is full and holds 2039^2, so 2039's turns run up
+        // to 12 x 2039 bits past it, inside the slack (sized here by the small primes' turns,
+        // 104 x 315 bits).
         (SieveConfig::new(4 << 10, 4 << 10), 4_092_032, 4_161_599),
         // Adaptive, largest 256 KiB: 16 KiB segments here (4 x L1), many of them.
         (SieveConfig::for_caches(4 << 10, 512 << 10), 0, 700_000),
