@@ -563,10 +563,10 @@ mod tests {
                     let hi = (root as u64).saturating_mul(root as u64);
                     let reach = 104 * small.min(root);
                     assert!(reach <= seg_bits, "L1 {l1_bits}, segment {seg_bits}");
-                    let slack = slack_words(turn_max(seg_bits, hi), small.min(root));
+                    let turn = turn_max(seg_bits, hi);
+                    let slack = slack_words(turn, small.min(root));
                     assert!(64 * slack > reach, "L1 {l1_bits}, segment {seg_bits}");
                     // The modulo-30 turns of the largest medium prime, `REACH_30 p` bits on.
-                    let turn = turn_max(seg_bits, hi);
                     assert!(turn <= root && turn <= seg_bits / MEDIUM_DIVISOR);
                     assert!(
                         64 * slack > REACH_30 * turn,

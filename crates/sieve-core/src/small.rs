@@ -21,11 +21,12 @@
 //!
 //! # Constant masks
 //! One modulo-30 wheel turn from a multiple `i` (bit index, wheel index 1) hits `i + D30[k] * p`
-//! for `D30 = [0, 2, 3, 5, 6, 8, 11, 12]`. Write `p = 8q + c` and `i = 8b + r`; then hit `k` is bit
-//! `(r + D30[k] c) % 8` of byte `b + D30[k] q + (r + D30[k] c) / 8`. For a given class `c = p mod 8` and
-//! starting bit `r` the masks and the small byte carries are constants, so with the eight offsets
-//! `D30[k] q` held in registers each hit is one `and byte [ptr + offset], imm8`. A turn moves `b` by
-//! `15 q + (r + 15 c) / 8` and `r` to `(r + 15 c) % 8`, so eight turns return to the starting `r`.
+//! for `D30 = [0, 2, 3, 5, 6, 8, 11, 12]`. Write `p = 8q + c` and `i = 8b + r`; then hit `k` is
+//! bit `(r + D30[k] c) % 8` of byte `b + D30[k] q + (r + D30[k] c) / 8`. For a given class
+//! `c = p mod 8` and starting bit `r` the masks and the small byte carries are constants, so with
+//! the eight offsets `D30[k] q` held in registers each hit is one `and byte [ptr + offset], imm8`.
+//! A turn moves `b` by `15 q + (r + 15 c) / 8` and `r` to `(r + 15 c) % 8`, so eight turns return
+//! to the starting `r`.
 //! The 32 combinations of `c` and starting `r` each get their own copy of the turn loop (inlined
 //! into [`cross_list`]), an unrolled loop of eight turns. On big-endian targets the byte view of the words differs, and a
 //! portable loop over `u64` words is used instead.
@@ -64,7 +65,18 @@ const D: [usize; 8] = [0, 3, 5, 6, 8, 9, 11, 14];
 /// multiple `p m` with `m ≡ 7 (mod 30)` ([`TURN_START`]): `(r - 7) / 2` for the residues
 /// `r = 7, 11, ..., 29, 31`. Such a turn reaches `12p` bits past its start, one from `m ≡ 1`
 /// reaches `14p` ([`D`]).
-const D30: [usize; 8] = [0, 2, 3, 5, 6, 8, 11, 12];
+const D30: [usize; 8] = {
+    let mut table = [0usize; 8];
+    let mut k = 0;
+    while k < 8 {
+        let w = TURN_START + k;
+        // The residues past 29 are those of the next turn of 30: 31 = 1 + 30.
+        let r = RESIDUES[w % 8] + if w >= 8 { 30 } else { 0 };
+        table[k] = ((r - RESIDUES[TURN_START]) / 2) as usize;
+        k += 1;
+    }
+    table
+};
 
 /// The wheel index ([`RESIDUES`]) at which the modulo-30 turns start: residue 7.
 const TURN_START: usize = 1;
@@ -576,12 +588,8 @@ mod tests {
 
     #[test]
     fn a_modulo_30_turn_from_residue_7_reaches_12p() {
-        // The residues from 7 on, through 31 = 1 + 30: bit offsets (r - 7) / 2.
-        let from_7: Vec<usize> = (0..8)
-            .map(|k| RESIDUES[(TURN_START + k) % 8] + if k == 7 { 30 } else { 0 })
-            .map(|r| ((r - RESIDUES[TURN_START]) / 2) as usize)
-            .collect();
-        assert_eq!(from_7, D30);
+        // The residues 7, 11, 13, 17, 19, 23, 29, 31 = 1 + 30: bit offsets (r - 7) / 2.
+        assert_eq!(D30, [0, 2, 3, 5, 6, 8, 11, 12]);
         assert_eq!((REACH_30, D[7]), (12, 14));
     }
 
