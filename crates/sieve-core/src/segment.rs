@@ -215,10 +215,18 @@ fn small_max(l1_bits: usize, seg_bits: usize) -> usize {
 
 /// Words of slack behind a segment for modulo-30 turns of primes up to `turn_max` and modulo-210
 /// turns of primes up to `small_max`: room for the furthest hit of a turn that starts inside the
-/// segment, `12p` or `104p` bits past its end.
+/// segment, `12p` or `104p` bits past its end; a whole number of cache lines, so that the next
+/// segment's rest, pre-sieved behind the head moved from there, starts on a cache line too.
 fn slack_words(turn_max: usize, small_max: usize) -> usize {
-    (REACH_30 * turn_max).max(104 * small_max) / 64 + 1
+    ((REACH_30 * turn_max).max(104 * small_max) / 64 + 1).next_multiple_of(LINE_WORDS)
 }
+
+/// Words in a 64-byte cache line (and in an AVX-512 vector). The buffer's segment starts on a
+/// line, and so do the slack and the rest of a segment pre-sieved behind its head: the
+/// pre-sieve's stores, its reads of the segment and the count's loads never split a line.
+/// Measured on an Intel Xeon (Sapphire Rapids), one thread, medians of 9 and 5 interleaved runs,
+/// against the allocator's 16-byte alignment: [0, 10^9] 0.991, [0, 10^10] 0.992.
+const LINE_WORDS: usize = 8;
 
 /// The largest prime crossed off by whole turns in segments of `seg_bits` bits of an interval
 /// ending at `hi`: the medium class's bound, or `sqrt(hi)` when every sieving prime is below it
@@ -241,7 +249,8 @@ pub struct Sieve {
     /// The pre-sieve patterns, shared by every sieve of the process (read only).
     presieve: &'static PreSieve,
     /// The current segment, then the slack: the next segment's head, pre-sieved ahead so that wheel
-    /// turns may run past the current segment's end (see the `small` module).
+    /// turns may run past the current segment's end (see the `small` module). Both start on a
+    /// cache line: the segment at the first word that does, up to [`LINE_WORDS`]` - 1` in.
     buffer: Vec<u64>,
     /// Primes crossed off by whole modulo-210 wheel turns one L1 chunk at a time, up to
     /// [`small_max`].
@@ -266,7 +275,12 @@ impl Sieve {
         Self {
             config,
             presieve: PreSieve::shared(),
-            buffer: vec![0; buffer_words(8 * config.segment_bytes, 8 * config.l1_bytes)],
+            // Room to start the segment on a cache line wherever the allocator put the words.
+            buffer: vec![
+                0;
+                buffer_words(8 * config.segment_bytes, 8 * config.l1_bytes) + LINE_WORDS
+                    - 1
+            ],
             small: TurnPrimes::new_210(),
             lower_medium: TurnPrimes::new(),
             medium: TurnPrimes::new(),
@@ -360,12 +374,19 @@ impl Sieve {
         let seg_words = seg_bits / 64;
         let root = usize::try_from(hi.isqrt()).unwrap_or(usize::MAX);
         let slack_words = slack_words(turn_max(seg_bits, hi), small_max.min(root));
-        debug_assert!(seg_words + slack_words <= self.buffer.len());
+        // The segment starts on a cache line (at most seven words in: the words are 8-aligned).
+        let line = self
+            .buffer
+            .as_ptr()
+            .align_offset(8 * LINE_WORDS)
+            .min(LINE_WORDS - 1);
+        let buf = &mut self.buffer[line..];
+        debug_assert!(seg_words + slack_words <= buf.len());
         let span = 2 * seg_bits as u64;
         // Bits of segment k (all but the last are full).
         let bits_of = |k: u64| (total_bits - k * seg_bits as u64).min(seg_bits as u64) as usize;
         self.presieve
-            .fill(&mut self.buffer[..bits_of(0).div_ceil(64)], start);
+            .fill(&mut buf[..bits_of(0).div_ceil(64)], start);
 
         for k in 0..segments {
             let seg_lo = start + k * span;
@@ -380,14 +401,12 @@ impl Sieve {
                 0
             };
             if next_head > 0 {
-                self.presieve.fill(
-                    &mut self.buffer[seg_words..seg_words + next_head],
-                    seg_lo + span,
-                );
+                self.presieve
+                    .fill(&mut buf[seg_words..seg_words + next_head], seg_lo + span);
             }
             // Only the segment and its slack: a crossing past them is a bug the bounds checks
             // and asserts below catch, however much larger the buffer is for larger segments.
-            let buffer = &mut self.buffer[..seg_words + slack_words];
+            let buffer = &mut buf[..seg_words + slack_words];
             // Bring in the primes whose square falls in this segment (all of them at once when the
             // interval starts above their squares).
             loop {
@@ -490,11 +509,11 @@ impl Sieve {
                 // The head, crossed off by turns that ran past this segment, moves to the front
                 // and the rest of the next segment is pre-sieved behind it.
                 let next_words = bits_of(k + 1).div_ceil(64);
-                self.buffer.copy_within(seg_words..seg_words + next_head, 0);
+                buf.copy_within(seg_words..seg_words + next_head, 0);
                 if next_head < next_words {
                     // (Only then: past the head of a last segment near 2^64 lies no number.)
                     self.presieve.fill(
-                        &mut self.buffer[next_head..next_words],
+                        &mut buf[next_head..next_words],
                         seg_lo + span + 128 * next_head as u64,
                     );
                 }
@@ -575,6 +594,24 @@ mod tests {
                     assert!(slack <= buffer_words(seg_bits, l1_bits) - seg_bits / 64);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn windows_start_on_a_cache_line() {
+        let primes = SievingPrimes::up_to(1 << 20);
+        // Segments of 4 KiB, so that [10^9, +10^6] has several, and a slack that is not a
+        // whole number of cache lines before rounding (the second segment's rest is pre-sieved
+        // behind its head).
+        let mut sieve = Sieve::new(SieveConfig::new(1 << 10, 4 << 10));
+        let mut windows = 0;
+        sieve.for_each_window(&primes, 1_000_000_000, 1_001_000_000, |window| {
+            assert_eq!(window.words().as_ptr() as usize % 64, 0);
+            windows += 1;
+        });
+        assert!(windows > 2);
+        for (turn, small) in [(1, 1), (100, 3), (5461, 0), (0, 1000)] {
+            assert_eq!(slack_words(turn, small) % LINE_WORDS, 0);
         }
     }
 
