@@ -15,12 +15,15 @@ pub(crate) fn portable_forced() -> bool {
     })
 }
 
-/// Whether the CPU has `$feature` and the portable paths are not forced.
+/// Whether the CPU has `$feature` and the portable paths are not forced (x86-64 only: the other
+/// architectures take the portable paths).
+#[cfg(target_arch = "x86_64")]
 macro_rules! has {
     ($feature:tt) => {
         !$crate::cpu::portable_forced() && std::arch::is_x86_feature_detected!($feature)
     };
 }
+#[cfg(target_arch = "x86_64")]
 pub(crate) use has;
 
 /// The instruction-set path the kernel takes on this CPU: `"avx512"`, `"avx2"` or `"portable"`
