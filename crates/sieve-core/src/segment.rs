@@ -10,7 +10,7 @@ use crate::bitmap::{odd_count, OddBitmap};
 use crate::bucket::Buckets;
 use crate::count::{Counts, Tally};
 use crate::presieve::PreSieve;
-use crate::small::{TurnPrimes, WheelPrime, REACH_30};
+use crate::small::{TurnPrimes, WheelPrime, REACH_210, REACH_30};
 use crate::sparse::SparsePrimes;
 use crate::wheel::{first_multiple, first_multiple_210};
 use crate::SievingPrimes;
@@ -210,7 +210,7 @@ const BUCKET_DIVISOR: usize = 4;
 /// (reaching `104p` bits on) ends before the next segment does, in the slack the next segment's
 /// head is pre-sieved into.
 fn small_max(l1_bits: usize, seg_bits: usize) -> usize {
-    (l1_bits / SMALL_DIVISOR).min(seg_bits / 104)
+    (l1_bits / SMALL_DIVISOR).min(seg_bits / REACH_210)
 }
 
 /// Words of slack behind a segment for modulo-30 turns of primes up to `turn_max` and modulo-210
@@ -218,7 +218,7 @@ fn small_max(l1_bits: usize, seg_bits: usize) -> usize {
 /// segment, `12p` or `104p` bits past its end; a whole number of cache lines, so that the next
 /// segment's rest, pre-sieved behind the head moved from there, starts on a cache line too.
 fn slack_words(turn_max: usize, small_max: usize) -> usize {
-    ((REACH_30 * turn_max).max(104 * small_max) / 64 + 1).next_multiple_of(LINE_WORDS)
+    ((REACH_30 * turn_max).max(REACH_210 * small_max) / 64 + 1).next_multiple_of(LINE_WORDS)
 }
 
 /// Words in a 64-byte cache line (and in an AVX-512 vector). The buffer's segment starts on a
@@ -587,7 +587,7 @@ mod tests {
                 // sqrt(hi) below, at and above the small primes' bound.
                 for root in [small / 2, small, small + 1, 1 << 32] {
                     let hi = (root as u64).saturating_mul(root as u64);
-                    let reach = 104 * small.min(root);
+                    let reach = REACH_210 * small.min(root);
                     assert!(reach <= seg_bits, "L1 {l1_bits}, segment {seg_bits}");
                     let turn = turn_max(seg_bits, hi);
                     let slack = slack_words(turn, small.min(root));
@@ -620,7 +620,7 @@ mod tests {
         // The slack is rounded up to whole lines (the rest of a segment, pre-sieved behind the
         // head moved from there, then starts on one): reaches of 2, 19, 938 and 1626 words.
         for (turn, small) in [(1, 1), (100, 3), (5000, 0), (0, 1000)] {
-            let reach = (REACH_30 * turn).max(104 * small) / 64 + 1;
+            let reach = (REACH_30 * turn).max(REACH_210 * small) / 64 + 1;
             assert_ne!(reach % LINE_WORDS, 0);
             let slack = slack_words(turn, small);
             assert!(

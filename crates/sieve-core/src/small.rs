@@ -156,6 +156,10 @@ const D210: [usize; 48] = {
     table
 };
 
+/// How far, in units of `p` bits, the last hit of a modulo-210 turn lies past its start:
+/// `D210[47]`, 104.
+pub(crate) const REACH_210: usize = D210[47];
+
 /// [`turns`] on the modulo-210 wheel: crosses off whole turns of `105p` bits, 48 hits each, for
 /// the prime `p = 8q + C` from bit `8b + r` (wheel index 0) while the turn starts below `stop`;
 /// returns the start of the first turn at or after `stop`.
@@ -184,7 +188,7 @@ unsafe fn turns_210<const C: usize>(
     mut b: usize,
     mut r: usize,
 ) -> usize {
-    debug_assert!((stop + 104 * (8 * q + C)).div_ceil(8) <= len);
+    debug_assert!((stop + REACH_210 * (8 * q + C)).div_ceil(8) <= len);
     let offsets = D.map(|d| d * q);
     let sub = 15 * q;
     // One whole turn from bit 8b + R (a constant), or a return if it would start at or after stop;
@@ -474,7 +478,7 @@ impl TurnPrimes {
     /// How far, in units of `p`, a turn's last hit lies past its start: 12 or 104.
     pub(crate) fn reach(&self) -> usize {
         if self.mod210 {
-            D210[47]
+            REACH_210
         } else {
             REACH_30
         }
@@ -602,6 +606,7 @@ mod tests {
             .collect();
         assert_eq!(kept, D210);
         assert_eq!(D210[47] + 1, 105);
+        assert_eq!(REACH_210, 104);
     }
 
     /// Pushes `p` with its first multiple at or above `from` into a fresh [`TurnPrimes`], crosses
