@@ -723,7 +723,7 @@ fn cpu_info() -> std::io::Result<()> {
         "L1 chunk size: {} KiB (small primes are sieved one chunk at a time)",
         config.l1_bytes() >> 10
     )?;
-    writeln!(out, "Segment size: 2 sqrt(STOP) bytes, a power of two from {} KiB to {} KiB (half the L2 cache, at most 512 KiB):", (4 * config.l1_bytes()) >> 10, config.segment_bytes() >> 10)?;
+    writeln!(out, "Segment size: 2 sqrt(STOP) bytes to the nearest power of two, from {} KiB to {} KiB (half the L2 cache, at most 512 KiB):", (4 * config.l1_bytes()) >> 10, config.segment_bytes() >> 10)?;
     for (text, stop) in [
         ("1e9", 1_000_000_000u64),
         ("1e10", 10_000_000_000),

@@ -97,7 +97,8 @@ impl SieveConfig {
     ///
     /// Adaptive configurations follow primesieve's rule (`sieveBytes = 2 sqrt(stop)`, clamped
     /// between the L1 and L2 sizes; K. Walisch, primesieve `Erat.cpp`) in bytes: `2 sqrt(hi)`
-    /// rounded down to a power of two, at least four L1 chunks. Segments grow with the work:
+    /// rounded to the nearest power of two by ratio (down from up to `sqrt 2` times it, which
+    /// is `2 sqrt(2 hi)` rounded down), at least four L1 chunks. Segments grow with the work:
     /// sieving primes up to `sqrt(hi)` with more multiples per segment cost less per multiple
     /// (fewer bucket visits, fewer loop exits), until the segment and its slack no longer fit the
     /// L2 cache. The rule counts bytes, not numbers (an odd-only byte spans 16 numbers against
@@ -108,11 +109,20 @@ impl SieveConfig {
     /// earlier `3.75 sqrt(hi)` (primesieve's span in numbers) picked the larger size in each case.
     /// On a Zen 5 core (1 MiB L2): at `[10^15, 10^15 + 3 x 10^9]` a 512 KiB segment took 0.68 s,
     /// a 1 MiB one 0.79 s; at `[0, 10^10]` 256 KiB 0.71 s, 512 KiB 0.71 s, 1 MiB 0.79 s.
+    /// On a Zen 4 core (32 KiB L1d, 1 MiB L2), one thread, interleaved medians: `[0, 10^10]`
+    /// 0.99-1.01 s with 128 KiB against 0.96-0.98 s with 256 KiB (three sets of 7 runs; with two
+    /// threads the same), `[0, 5 x 10^9]` 465 against 451 ms,
+    /// `[0, 3 x 10^10]` 3.16 s with 256 KiB, 3.12 s with 512 KiB (5), `[0, 6 x 10^10]` 6.81
+    /// against 6.53 s (3): rounding down, which picked 128 KiB at `10^10`, gave segments half of
+    /// primesieve's size or less (its sieve there is 192 KiB, of 30 numbers a byte). The cost on
+    /// the Xeon above: from `5 x 10^10` to `6.9 x 10^10` the rule now picks 512 KiB, 1.8 % slower
+    /// there than 256 KiB (at `10^10` the two were as fast).
     pub fn segment_bytes_for(&self, hi: u64) -> usize {
         if !self.adaptive {
             return self.segment_bytes;
         }
-        let want = usize::try_from(2 * hi.isqrt()).unwrap_or(usize::MAX); // 2 sqrt < 2^33
+        // sqrt(8 hi) = 2 sqrt(2 hi) < 2^34.5: no overflow in u64.
+        let want = usize::try_from((8 * u128::from(hi)).isqrt()).unwrap_or(usize::MAX);
         pow2_floor(want)
             .max(4 * self.l1_bytes)
             .min(self.segment_bytes)
@@ -649,8 +659,15 @@ mod tests {
         // Small stops get small segments, never below four L1 chunks.
         let config = SieveConfig::for_caches(32 << 10, 2 << 20);
         assert_eq!(config.segment_bytes_for(1_000_000_000), 128 << 10);
-        assert_eq!(config.segment_bytes_for(10_000_000_000), 128 << 10);
+        // 2 sqrt(hi) to the nearest power of two by ratio: 141 KB -> 128 KiB, 200 KB -> 256 KiB,
+        // 346 KB -> 256 KiB, 447 KB -> 512 KiB; the switch to 256 KiB is at 2 sqrt(hi) =
+        // 2^18 / sqrt 2, hi = 2^33 = 8,589,934,592.
+        assert_eq!(config.segment_bytes_for(5_000_000_000), 128 << 10);
+        assert_eq!(config.segment_bytes_for((1 << 33) - 1), 128 << 10);
+        assert_eq!(config.segment_bytes_for(1 << 33), 256 << 10);
+        assert_eq!(config.segment_bytes_for(10_000_000_000), 256 << 10);
         assert_eq!(config.segment_bytes_for(30_000_000_000), 256 << 10);
+        assert_eq!(config.segment_bytes_for(50_000_000_000), 512 << 10);
         assert_eq!(config.segment_bytes_for(100_000_000_000), 512 << 10);
         assert_eq!(config.segment_bytes_for(1000), 128 << 10);
     }
