@@ -111,17 +111,18 @@ impl SieveConfig {
     /// a 1 MiB one 0.79 s; at `[0, 10^10]` 256 KiB 0.71 s, 512 KiB 0.71 s, 1 MiB 0.79 s.
     /// On a Zen 4 core (32 KiB L1d, 1 MiB L2), one thread, interleaved medians: `[0, 10^10]`
     /// 0.99-1.01 s with 128 KiB against 0.96-0.98 s with 256 KiB (three sets of 7 runs; with two
-    /// threads the same), `[0, 5 x 10^9]` 465 against 451 ms,
-    /// `[0, 3 x 10^10]` 3.16 s with 256 KiB, 3.12 s with 512 KiB (5), `[0, 6 x 10^10]` 6.81
-    /// against 6.53 s (3): rounding down, which picked 128 KiB at `10^10`, gave segments half of
-    /// primesieve's size or less (its sieve there is 192 KiB, of 30 numbers a byte). The cost on
-    /// the Xeon above: from `5 x 10^10` to `6.9 x 10^10` the rule now picks 512 KiB, 1.8 % slower
-    /// there than 256 KiB (at `10^10` the two were as fast).
+    /// threads the same), `[0, 5 x 10^9]` 465 against 451 ms (where the rule still picks
+    /// 128 KiB), `[0, 3 x 10^10]` 3.16 s with 256 KiB, 3.12 s with 512 KiB (5), `[0, 6 x 10^10]`
+    /// 6.81 against 6.53 s (3): rounding down, which picked 128 KiB at `10^10`, gave segments
+    /// half of primesieve's size or less (its sieve there is 192 KiB, of 30 numbers a byte). The
+    /// cost on the Xeon above: from `2^35` (`3.4 x 10^10`) to `6.9 x 10^10` the rule now picks
+    /// 512 KiB, and at `5 x 10^10` that was 1.8 % slower there than 256 KiB (at `10^10` the two
+    /// were as fast).
     pub fn segment_bytes_for(&self, hi: u64) -> usize {
         if !self.adaptive {
             return self.segment_bytes;
         }
-        // sqrt(8 hi) = 2 sqrt(2 hi) < 2^34.5: no overflow in u64.
+        // sqrt(8 hi) = 2 sqrt(2 hi) < 2^33.5; 8 hi, up to 2^67, is formed in u128.
         let want = usize::try_from((8 * u128::from(hi)).isqrt()).unwrap_or(usize::MAX);
         pow2_floor(want)
             .max(4 * self.l1_bytes)
