@@ -47,6 +47,24 @@ impl Counts {
         }
     }
 
+    /// Counts of `[lo, hi]` with `primes` primes and no twins counted (as [`crate::Sieve::count`]
+    /// returns them when asked for none), the edges found by a primality test: the modulo-30
+    /// kernel that counted them keeps no odd-only words.
+    pub(crate) fn without_twins(lo: u64, hi: u64, primes: u64) -> Self {
+        let mut counts = Self::empty(lo, hi);
+        counts.primes = primes;
+        if lo | 1 <= hi {
+            let last = if hi % 2 == 1 { hi } else { hi - 1 };
+            let edge = |odd| Edge {
+                odd,
+                prime: crate::oracle::is_prime(odd),
+            };
+            counts.first = Some(edge(lo | 1));
+            counts.last = Some(edge(last));
+        }
+        counts
+    }
+
     /// Counts of `[lo, hi]` (primes, twin pairs and edges) from its odd-only words as the sieve lays
     /// them out: bit `i` stands for `(lo & !127) + 1 + 2i`, and bits of numbers outside `[lo, hi]`
     /// are zero (the words of [`crate::Sieve::for_each_window`]'s windows, concatenated).

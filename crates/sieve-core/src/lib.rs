@@ -56,6 +56,7 @@ mod bucket;
 mod count;
 mod cpu;
 pub mod gaps;
+mod mod30;
 pub mod oracle;
 mod pool;
 mod presieve;
@@ -70,6 +71,7 @@ pub use bitmap::{file as bitmap_file, BitmapError, OddBitmap};
 pub use count::{Counts, Edge};
 pub use cpu::simd_path;
 pub use gaps::{Gap, Gaps};
+pub use mod30::Sieve30;
 pub use segment::{Sieve, SieveConfig, Window};
 pub use tuplets::{TupletTally, Tuplets};
 

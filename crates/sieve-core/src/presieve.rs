@@ -81,6 +81,24 @@ impl Pattern {
         }
         Self { period, bytes }
     }
+
+    /// The pattern of `primes` (none of them 2, 3 or 5) in the modulo-30 layout: byte `j`, bit
+    /// `k` stands for `30j + RESIDUES[k]`. Its period is the product in bytes (`30` numbers a
+    /// byte, and the product is coprime to 30).
+    fn new_30(primes: &[u64]) -> Self {
+        let product = primes.iter().product::<u64>() as usize;
+        let period = product * RUN_BYTES.div_ceil(product);
+        let mut bytes = vec![0xffu8; period + RUN_BYTES];
+        for (j, byte) in bytes.iter_mut().enumerate() {
+            for (k, &r) in crate::wheel::RESIDUES.iter().enumerate() {
+                let n = 30 * j as u64 + r;
+                if primes.iter().any(|&q| n.is_multiple_of(q)) {
+                    *byte &= !(1 << k);
+                }
+            }
+        }
+        Self { period, bytes }
+    }
 }
 
 /// Combines `N` patterns into `words` in one pass: `words[j] = op(words[j], AND of the patterns)`.
@@ -119,6 +137,8 @@ fn apply<const N: usize>(
 /// The pre-sieve patterns (105 KB, a few hundred microseconds to build), one copy per process.
 pub(crate) struct PreSieve {
     patterns: Vec<Pattern>,
+    /// Whether the patterns are in the modulo-30 layout ([`Self::shared_30`]).
+    mod30: bool,
 }
 
 impl PreSieve {
@@ -132,7 +152,36 @@ impl PreSieve {
     pub(crate) fn new() -> Self {
         Self {
             patterns: GROUPS.iter().map(|g| Pattern::new(g)).collect(),
+            mod30: false,
         }
+    }
+
+    /// The patterns of the modulo-30 layout (`crate::mod30`), one copy per process: the same
+    /// groups without 3 and 5, which the layout leaves out.
+    pub(crate) fn shared_30() -> &'static Self {
+        static SHARED: std::sync::OnceLock<PreSieve> = std::sync::OnceLock::new();
+        SHARED.get_or_init(Self::new_30)
+    }
+
+    pub(crate) fn new_30() -> Self {
+        Self {
+            patterns: GROUPS
+                .iter()
+                .map(|g| {
+                    let g: Vec<u64> = g.iter().copied().filter(|&q| q > 5).collect();
+                    Pattern::new_30(&g)
+                })
+                .collect(),
+            mod30: true,
+        }
+    }
+
+    /// Fills `words`, modulo-30 bytes from the number `seg_lo` (a multiple of 240), with the
+    /// numbers coprime to 30 that have no prime factor in 7..=167; the presieved primes
+    /// themselves are set, 1 is cleared.
+    pub(crate) fn fill_30(&self, words: &mut [u64], seg_lo: u64) {
+        debug_assert!(self.mod30 && seg_lo.is_multiple_of(240));
+        self.fill(words, seg_lo);
     }
 
     /// Fills `words`, the segment starting at the number `seg_lo` (a multiple of 128), with the odd
@@ -174,8 +223,8 @@ impl PreSieve {
 
     #[inline(always)]
     fn fill_portable(&self, words: &mut [u64], seg_lo: u64) {
-        debug_assert!(seg_lo.is_multiple_of(128));
-        let byte = seg_lo / 16;
+        debug_assert!(seg_lo.is_multiple_of(if self.mod30 { 240 } else { 128 }));
+        let byte = if self.mod30 { seg_lo / 30 } else { seg_lo / 16 };
         for (i, group) in self.patterns.chunks_exact(PASS).enumerate() {
             let group: [&Pattern; PASS] = std::array::from_fn(|j| &group[j]);
             let pos = group.map(|p| (byte % p.period as u64) as usize);
@@ -184,6 +233,26 @@ impl PreSieve {
             } else {
                 apply(words, group, pos, |w, p| *w &= p);
             }
+        }
+        if seg_lo < PRESIEVE_MAX && self.mod30 {
+            if let (0, Some(first)) = (seg_lo, words.first_mut()) {
+                *first &= !1; // 1 is not prime
+            }
+            for &q in GROUPS
+                .iter()
+                .flat_map(|g| g.iter())
+                .filter(|&&q| q > 5 && q >= seg_lo)
+            {
+                let byte = ((q - seg_lo) / 30) as usize;
+                let bit = crate::wheel::RESIDUES
+                    .iter()
+                    .position(|&r| r == q % 30)
+                    .expect("q is coprime to 30");
+                if let Some(w) = words.get_mut(byte / 8) {
+                    *w |= 1 << (8 * (byte % 8) + bit);
+                }
+            }
+            return;
         }
         if seg_lo < PRESIEVE_MAX {
             if let (0, Some(first)) = (seg_lo, words.first_mut()) {

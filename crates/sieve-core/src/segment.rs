@@ -9,6 +9,7 @@ use crate::base_primes::{Generator, STORED_MAX};
 use crate::bitmap::{odd_count, OddBitmap};
 use crate::bucket::Buckets;
 use crate::count::{Counts, Tally};
+use crate::mod30::Sieve30;
 use crate::presieve::PreSieve;
 use crate::small::{TurnPrimes, WheelPrime, REACH_210, REACH_30};
 use crate::sparse::SparsePrimes;
@@ -279,6 +280,8 @@ pub struct Sieve {
     buckets: Buckets,
     /// Generates the sieving primes above the stored ones; made on first need, kept for reuse.
     generator: Option<Box<Generator>>,
+    /// The modulo-30 kernel that counts when no twins are asked for; made on first need.
+    mod30: Option<Box<Sieve30>>,
 }
 
 impl Sieve {
@@ -299,6 +302,7 @@ impl Sieve {
             sparse: SparsePrimes::new(),
             buckets: Buckets::new(),
             generator: None,
+            mod30: None,
         }
     }
 
@@ -544,8 +548,18 @@ impl Sieve {
     }
 
     /// Counts primes (and, if `twins`, twin-prime pairs) in `[lo, hi]`. With `twins == false` the
-    /// returned `twins` is 0 but the edges are still filled, so the result still combines.
+    /// returned `twins` is 0 but the edges are still filled, so the result still combines; the
+    /// primes are then counted by the modulo-30 kernel ([`Sieve30`], made on first use and kept),
+    /// the twins by this odd-only one.
     pub fn count(&mut self, primes: &SievingPrimes, lo: u64, hi: u64, twins: bool) -> Counts {
+        if !twins && lo <= hi {
+            let config = self.config;
+            let n = self
+                .mod30
+                .get_or_insert_with(|| Box::new(Sieve30::new(config)))
+                .count(primes, lo, hi);
+            return Counts::without_twins(lo, hi, n);
+        }
         let mut tally = Tally::new(lo, hi, twins);
         self.for_each_window(primes, lo, hi, |window| {
             tally.add(window.first_odd, window.words)

@@ -254,7 +254,7 @@ unsafe fn turns_210<const C: usize>(
 /// pointers (one per hit of the eight turns) and spills most of them. `black_box` would do the same
 /// through a store and a reload on the loop's critical path; an empty `asm!` needs neither.
 #[inline(always)]
-fn opaque(mut x: usize) -> usize {
+pub(crate) fn opaque(mut x: usize) -> usize {
     // Miri cannot run inline assembly; `black_box` is just as opaque there.
     #[cfg(all(any(target_arch = "x86_64", target_arch = "aarch64"), not(miri)))]
     // SAFETY: the assembly is empty: it reads and writes nothing and leaves `x` as it was.

@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 use sieve_core::oracle::{is_prime, plain_sieve, primes_between, sieve_interval};
-use sieve_core::{OddBitmap, Sieve, SieveConfig, SievingPrimes};
+use sieve_core::{OddBitmap, Sieve, Sieve30, SieveConfig, SievingPrimes};
 use std::sync::OnceLock;
 
 /// The smallest configuration: 1 KiB L1 chunks, 4 KiB segments (65,536 numbers), so that short
@@ -59,6 +59,24 @@ fn check_interval(config: SieveConfig, sieving: &SievingPrimes, lo: u64, hi: u64
     let counts = sieve.count(sieving, lo, hi, true);
     assert_eq!(counts.primes, want.len() as u64, "count in [{lo}, {hi}]");
     assert_eq!(counts.twins, twins_of(&want), "twins in [{lo}, {hi}]");
+    // The modulo-30 kernel, directly and as the count without twins (whose edges must be the
+    // odd-only kernel's, so that the counts of adjacent intervals combine alike).
+    assert_eq!(
+        Sieve30::new(config).count(sieving, lo, hi),
+        want.len() as u64,
+        "modulo-30 count in [{lo}, {hi}] with {config:?}"
+    );
+    let plain = sieve.count(sieving, lo, hi, false);
+    assert_eq!(
+        plain.primes,
+        want.len() as u64,
+        "count without twins in [{lo}, {hi}]"
+    );
+    assert_eq!(
+        (plain.first, plain.last),
+        (counts.first, counts.last),
+        "edges of [{lo}, {hi}]"
+    );
     let bitmap = sieve.bitmap(sieving, lo, hi);
     let expected_bits: Vec<bool> = (lo..=hi).filter(|n| n % 2 == 1).map(is_prime).collect();
     assert_eq!(bitmap.bits().len(), expected_bits.len());

@@ -1,0 +1,691 @@
+//! A segmented sieve in the modulo-30 layout, for counting: byte `j` of a segment that starts at
+//! the number `seg_lo` (a multiple of 240) stands for the 30 numbers from `seg_lo + 30j`, bit `k`
+//! for `seg_lo + 30j + RESIDUES[k]` (`RESIDUES = [1, 7, 11, 13, 17, 19, 23, 29]`, the residues
+//! coprime to 30). A byte spans 30 numbers where an odd-only byte spans 16: the pre-sieve writes
+//! 16/30 of the bytes, and a segment of the same bytes spans 1.875 times the numbers, so every
+//! sieving prime makes 1.875 times the hits per visit.
+//!
+//! The layout of primesieve (K. Walisch, `doc/ALGORITHMS.md`, `src/EratSmall.cpp`,
+//! `src/EratMedium.cpp`, `src/EratBig.cpp`). The classes of sieving primes:
+//! - pre-sieve: primes 7..=167, patterns ANDed into each segment (`crate::presieve`);
+//! - small: primes up to half the L1 chunk's bytes, whole wheel turns (`30p` numbers, `p`
+//!   bytes, eight hits at byte offsets and masks that are constants for `p mod 30`) one L1 chunk
+//!   at a time;
+//! - medium: primes up to half the segment's bytes, whole turns over the whole segment. A turn
+//!   that starts inside the segment ends less than `p` bytes past it, in the slack, which holds
+//!   the next segment's head (pre-sieved ahead, then moved to the front), as in `crate::small`;
+//! - sparse: primes up to twice the segment's bytes (at least four hits per segment), one hit at
+//!   a time, in lists by wheel state (primesieve's `EratMedium`, `crate::sparse`);
+//! - bucket: the rest, Oliveira e Silva's bucket sieve on the modulo-210 wheel (as
+//!   `crate::bucket` in the odd-only layout).
+//!
+//! [`crate::Sieve::count`] uses this kernel whenever it counts no twins. Measured on an AMD EPYC
+//! Zen 4 (32 KiB L1d, 1 MiB L2), one thread, against the odd-only kernel
+//! (`Sieve::for_each_window`'s), interleaved runs: `[0, 10^10]` 0.74 against 0.95 s,
+//! `[10^12, 10^12 + 5 x 10^9]` 0.66 against 0.78 s, `[10^15, 10^15 + 3 x 10^9]` 0.94 against
+//! 1.01 s (medians of 3), `[10^15, +10^10]` 2.92 against 3.04 s and `[10^18, +10^10]` 5.40 against
+//! 5.76 s (one run each, peak memory 19.8 against 19.9 MB and 404 against 406 MB: the bucket
+//! ring has half the slots), `[2^64 - 10^10, 2^64 - 1]` 10.2 against 10.0 s (1,299 against
+//! 1,301 MB). Class bounds, same machine, `[0, 10^10]` and `[10^12, 10^12 + 5 x 10^9]`: small
+//! primes up to a quarter of the chunk 0.80 and 0.74 s, half 0.75 and 0.71 s, the whole chunk
+//! 0.74 and 0.70 s; medium primes up to a quarter of the segment 0.71 s at `10^12`, half 0.66 s,
+//! the whole segment 0.61 s (with 256 KiB more slack per thread than half). With medium primes
+//! up to a quarter, the bucket primes' heights were slower than the odd-only kernel (1.08 to
+//! 1.17 times at `10^15`).
+
+use crate::base_primes::{Generator, STORED_MAX};
+use crate::pool::{BlockLists, Entry};
+use crate::presieve::PreSieve;
+use crate::segment::SieveConfig;
+use crate::small::opaque;
+use crate::wheel::{first_multiple, first_multiple_210, RESIDUES, RESIDUES_210};
+use crate::SievingPrimes;
+
+/// The index in [`RESIDUES`] of `x`, a residue coprime to 30.
+const fn bit_of(x: u64) -> usize {
+    let mut k = 0;
+    while k < 8 {
+        if RESIDUES[k] == x {
+            return k;
+        }
+        k += 1;
+    }
+    panic!("not coprime to 30")
+}
+
+/// The gap from `RESIDUES[w]` to the next residue coprime to 30 (`31` after `29`).
+const GAP_30: [u64; 8] = [6, 4, 2, 4, 2, 4, 6, 2];
+
+/// For a prime `p = 30a + RESIDUES[c]`, the eight hits of a turn from `p m` with `m ≡ 1
+/// (mod 30)`: `p (m + RESIDUES[k] - 1)` lies `(RESIDUES[k] - 1) a + TURN_CARRY[c][k]` bytes on,
+/// in bit `TURN_BIT[c][k]`. The next turn starts `p` bytes on, in the same bit.
+const TURN_CARRY: [[usize; 8]; 8] = {
+    let mut t = [[0; 8]; 8];
+    let mut c = 0;
+    while c < 8 {
+        let mut k = 0;
+        while k < 8 {
+            t[c][k] = ((RESIDUES[c] * RESIDUES[k]) / 30) as usize;
+            k += 1;
+        }
+        c += 1;
+    }
+    t
+};
+
+/// See [`TURN_CARRY`].
+const TURN_BIT: [[u32; 8]; 8] = {
+    let mut t = [[0; 8]; 8];
+    let mut c = 0;
+    while c < 8 {
+        let mut k = 0;
+        while k < 8 {
+            t[c][k] = bit_of((RESIDUES[c] * RESIDUES[k]) % 30) as u32;
+            k += 1;
+        }
+        c += 1;
+    }
+    t
+};
+
+/// Crosses off whole turns of the prime `p = 30a + RESIDUES[C]` from byte `b` (the byte of a
+/// multiple `p m` with `m ≡ 1 (mod 30)`) while the turn starts below `stop`; returns the start of
+/// the first turn at or after `stop`.
+///
+/// # Safety
+/// `bytes` must be valid for reads and writes of `stop + p` bytes, and no reference to them may be
+/// used during the call.
+#[inline(always)]
+unsafe fn turns<const C: usize>(bytes: *mut u8, stop: usize, a: usize, mut b: usize) -> usize {
+    let p = 30 * a + RESIDUES[C] as usize;
+    let off: [usize; 8] = std::array::from_fn(|k| (RESIDUES[k] as usize - 1) * a);
+    while b < stop {
+        macro_rules! hit {
+            ($k:literal) => {{
+                let at = b + off[$k] + const { TURN_CARRY[C][$k] };
+                // SAFETY: b < stop and the offset is below p: within the bytes vouched for.
+                unsafe { *bytes.add(at) &= const { !(1u8 << TURN_BIT[C][$k]) } };
+            }};
+        }
+        hit!(0);
+        hit!(1);
+        hit!(2);
+        hit!(3);
+        hit!(4);
+        hit!(5);
+        hit!(6);
+        hit!(7);
+        b = opaque(b + p);
+    }
+    b
+}
+
+/// Primes crossed off by whole turns, one list per class `p mod 30`, each entry `(a, b)`:
+/// `p = 30a + RESIDUES[c]`, and `b` the byte its next turn starts at, relative to the current
+/// segment. Updated in place: a turn ends in the bit it started in.
+#[derive(Default)]
+struct TurnLists {
+    lists: [Vec<(u32, u32)>; 8],
+    max_prime: usize,
+}
+
+impl TurnLists {
+    /// Forgets every prime and makes room for the primes up to `max` at once: grown by doubling,
+    /// each list would also leave its outgrown buffers touched in the heap.
+    fn clear(&mut self, max: u64) {
+        self.lists.iter_mut().for_each(Vec::clear);
+        self.max_prime = 0;
+        // pi(x) < 1.26 x / ln x (Rosser and Schoenfeld), shared about evenly by the eight
+        // classes (a list that outgrows its share just grows).
+        let x = max as f64;
+        let per_class = (1.26 * x / x.max(2.0).ln() / 8.0 * 1.05) as usize + 16;
+        for list in &mut self.lists {
+            list.reserve_exact(per_class.saturating_sub(list.capacity()));
+        }
+    }
+
+    fn push(&mut self, p: u64, b: usize) {
+        self.max_prime = self.max_prime.max(p as usize);
+        self.lists[bit_of(p % 30)].push(((p / 30) as u32, b as u32));
+    }
+
+    /// Crosses off every prime's turns below `stop` in `bytes`, then moves each `shift` bytes back
+    /// (the next segment's start).
+    fn cross_off(&mut self, bytes: &mut [u8], stop: usize, shift: usize) {
+        assert!(stop + self.max_prime <= bytes.len());
+        let ptr = bytes.as_mut_ptr();
+        macro_rules! class {
+            ($c:literal) => {{
+                for e in self.lists[$c].iter_mut() {
+                    // SAFETY: `stop + p <= bytes.len()` (asserted above), and `bytes` is only used
+                    // through `ptr` here.
+                    let b = unsafe { turns::<$c>(ptr, stop, e.0 as usize, e.1 as usize) };
+                    e.1 = (b - shift) as u32;
+                }
+            }};
+        }
+        class!(0);
+        class!(1);
+        class!(2);
+        class!(3);
+        class!(4);
+        class!(5);
+        class!(6);
+        class!(7);
+    }
+}
+
+/// For `p = 30a + RESIDUES[c]` and its multiple `p m`, `m ≡ RESIDUES[w] (mod 30)`: the byte
+/// advance to the next multiple the wheel visits is `GAP_30[w] a + STEP_CARRY[c][w]`, and the
+/// multiple's bit is `STEP_BIT[c][w]`.
+const STEP_CARRY: [[usize; 8]; 8] = {
+    let mut t = [[0; 8]; 8];
+    let mut c = 0;
+    while c < 8 {
+        let mut w = 0;
+        while w < 8 {
+            let x = (RESIDUES[c] * RESIDUES[w]) % 30;
+            t[c][w] = ((x + GAP_30[w] * RESIDUES[c]) / 30) as usize;
+            w += 1;
+        }
+        c += 1;
+    }
+    t
+};
+
+/// Primes with a few hits per segment, in lists by state (after primesieve's `EratMedium` and
+/// `crate::sparse`): list `cur + 8c + w` holds the primes `p = 30a + RESIDUES[c]` whose next
+/// multiple `p m` has `m ≡ RESIDUES[w] (mod 30)`, as `prime: a` and `packed` its byte offset from
+/// the current segment's start; the other 64 lists fill with the next segment's.
+/// Entries per block of the sparse lists: 512 B, so that the 128 lists' partly filled blocks stay
+/// at 64 KiB.
+const SPARSE_BLOCK: usize = 64;
+
+struct Sparse30 {
+    lists: BlockLists<SPARSE_BLOCK>,
+    cur: usize,
+}
+
+impl Sparse30 {
+    fn new() -> Self {
+        let mut lists = BlockLists::new();
+        lists.reset(128);
+        Self { lists, cur: 0 }
+    }
+
+    fn clear(&mut self) {
+        self.lists.reset(128);
+        self.cur = 0;
+    }
+
+    fn insert(&mut self, p: u64, byte: u64, w: usize) {
+        let list = self.cur + 8 * bit_of(p % 30) + w;
+        self.lists.push(
+            list,
+            Entry {
+                prime: (p / 30) as u32,
+                packed: byte as u32,
+            },
+        );
+    }
+
+    /// Crosses off the multiples in the current segment (`bytes`, its whole size) and moves every
+    /// prime on to the next segment.
+    fn sieve_segment(&mut self, bytes: &mut [u8]) {
+        let (cur, next) = (self.cur, 64 - self.cur);
+        let lists = &mut self.lists;
+        macro_rules! row {
+            ($c:literal) => {
+                sparse_cross::<$c, 0>(lists, cur, next, bytes);
+                sparse_cross::<$c, 1>(lists, cur, next, bytes);
+                sparse_cross::<$c, 2>(lists, cur, next, bytes);
+                sparse_cross::<$c, 3>(lists, cur, next, bytes);
+                sparse_cross::<$c, 4>(lists, cur, next, bytes);
+                sparse_cross::<$c, 5>(lists, cur, next, bytes);
+                sparse_cross::<$c, 6>(lists, cur, next, bytes);
+                sparse_cross::<$c, 7>(lists, cur, next, bytes);
+            };
+        }
+        row!(0);
+        row!(1);
+        row!(2);
+        row!(3);
+        row!(4);
+        row!(5);
+        row!(6);
+        row!(7);
+        self.cur = next;
+    }
+}
+
+/// Crosses off the multiples in `bytes` of every prime in list `cur + 8C + W` and files each into
+/// list `next + 8C + w` of the next segment, `w` the state of its first multiple past `bytes`.
+#[inline(never)]
+fn sparse_cross<const C: usize, const W: usize>(
+    lists: &mut BlockLists<SPARSE_BLOCK>,
+    cur: usize,
+    next: usize,
+    bytes: &mut [u8],
+) {
+    let len = bytes.len();
+    lists.drain(cur + 8 * C + W, |e| {
+        let a = e.prime as usize;
+        let mut i = e.packed as usize;
+        macro_rules! step {
+            ($k:literal) => {{
+                let w = const { (W + $k) % 8 };
+                if i >= len {
+                    return Some((
+                        next + 8 * C + w,
+                        Entry {
+                            prime: e.prime,
+                            packed: (i - len) as u32,
+                        },
+                    ));
+                }
+                // SAFETY: i < len, checked just above.
+                unsafe {
+                    *bytes.get_unchecked_mut(i) &=
+                        const { !(1u8 << bit_of((RESIDUES[C] * RESIDUES[(W + $k) % 8]) % 30)) }
+                };
+                i += const { GAP_30[(W + $k) % 8] as usize } * a
+                    + const { STEP_CARRY[C][(W + $k) % 8] };
+            }};
+        }
+        loop {
+            step!(0);
+            step!(1);
+            step!(2);
+            step!(3);
+            step!(4);
+            step!(5);
+            step!(6);
+            step!(7);
+        }
+    });
+}
+
+/// Bits of [`Entry::packed`] that hold the byte offset (segments of at most 8 MiB); the top nine
+/// hold the state.
+const OFFSET_BITS: u32 = 23;
+
+/// One state of a bucket prime on the modulo-210 wheel, `c * 48 + w`: `p ≡ RESIDUES[c]
+/// (mod 30)` and its next multiple `p m` with `m ≡ RESIDUES_210[w] (mod 210)`.
+#[derive(Clone, Copy)]
+struct BucketStep {
+    /// The byte advance to the next multiple is `gap a + carry` (`p = 30a + RESIDUES[c]`).
+    gap: u32,
+    carry: u32,
+    /// The next state, shifted into place in [`Entry::packed`].
+    next: u32,
+    /// The mask that clears the current multiple's bit.
+    mask: u8,
+}
+
+/// [`BucketStep`] for each of the 384 states, and 128 that never occur: indexed by the nine bits
+/// of a state, the table needs no bounds check per hit.
+const BUCKET_WHEEL: [BucketStep; 512] = {
+    let mut t = [BucketStep {
+        gap: 0,
+        carry: 0,
+        next: 0,
+        mask: 0,
+    }; 512];
+    let mut c = 0;
+    while c < 8 {
+        let mut w = 0;
+        while w < 48 {
+            let m = RESIDUES_210[w];
+            let next = if w == 47 {
+                210 + RESIDUES_210[0]
+            } else {
+                RESIDUES_210[w + 1]
+            };
+            let gap = next - m;
+            let x = (RESIDUES[c] * (m % 30)) % 30;
+            t[c * 48 + w] = BucketStep {
+                gap: gap as u32,
+                carry: ((x + gap * RESIDUES[c]) / 30) as u32,
+                next: ((c * 48 + (w + 1) % 48) as u32) << OFFSET_BITS,
+                mask: !(1u8 << bit_of(x)),
+            };
+            w += 1;
+        }
+        c += 1;
+    }
+    t
+};
+
+/// The ring of buckets of the modulo-210 bucket primes (see `crate::bucket`).
+struct Buckets30 {
+    lists: BlockLists<512>,
+    segments: u64,
+    seg_shift: u32,
+}
+
+impl Buckets30 {
+    fn reset(&mut self, segments: u64, seg_shift: u32, max_prime: u64) {
+        // A hit moves a prime at most 10p numbers, 10a + 10 bytes on.
+        let reach = ((10 * (max_prime / 30) + 10) >> seg_shift) as usize + 2;
+        self.lists.reset(reach.next_power_of_two());
+        self.segments = segments;
+        self.seg_shift = seg_shift;
+    }
+
+    fn insert(&mut self, a: u32, segment: u64, offset: u64, state: usize) {
+        if segment < self.segments {
+            let slot = (segment & (self.lists.lists() as u64 - 1)) as usize;
+            let packed = offset as u32 | (state as u32) << OFFSET_BITS;
+            self.lists.push(slot, Entry { prime: a, packed });
+        }
+    }
+
+    fn sieve_segment(&mut self, segment: u64, bytes: &mut [u8]) {
+        assert!(bytes.len() >= 1 << self.seg_shift);
+        // Until the last `reach` segments no prime can leave the interval (see `crate::bucket`).
+        let reach = self.lists.lists() as u64 - 1;
+        if segment.saturating_add(reach) < self.segments {
+            self.sieve_segment_with::<false>(segment, bytes);
+        } else {
+            self.sieve_segment_with::<true>(segment, bytes);
+        }
+    }
+
+    #[inline(always)]
+    fn sieve_segment_with<const LEAVING: bool>(&mut self, segment: u64, bytes: &mut [u8]) {
+        let shift = self.seg_shift;
+        let mask = self.lists.lists() as u64 - 1;
+        let slot = (segment & mask) as usize;
+        let seg_bytes = 1u64 << shift;
+        let segments = self.segments;
+        while !self.lists.is_empty(slot) {
+            self.lists.drain_ring(slot, |e| {
+                let a = u64::from(e.prime);
+                let mut offset = u64::from(e.packed & ((1 << OFFSET_BITS) - 1));
+                let step = BUCKET_WHEEL[(e.packed >> OFFSET_BITS) as usize];
+                debug_assert!(offset < seg_bytes);
+                // SAFETY: offset < seg_bytes <= bytes.len(): entries are filed with an offset
+                // inside their segment.
+                unsafe { *bytes.get_unchecked_mut(offset as usize) &= step.mask };
+                offset += u64::from(step.gap) * a + u64::from(step.carry);
+                let target = segment + (offset >> shift);
+                debug_assert!(LEAVING || target < segments);
+                (!LEAVING || target < segments).then(|| {
+                    let packed = (offset & (seg_bytes - 1)) as u32 | step.next;
+                    (
+                        target as usize,
+                        Entry {
+                            prime: e.prime,
+                            packed,
+                        },
+                    )
+                })
+            });
+        }
+    }
+}
+
+/// Fills `words` with the pre-sieved bytes from the number `seg_lo`, byte `j` of the words being
+/// their `j`-th byte in memory: the patterns' bytes are read as little-endian words, and on a
+/// big-endian target the words are swapped back.
+fn fill_30(presieve: &PreSieve, words: &mut [u64], seg_lo: u64) {
+    presieve.fill_30(words, seg_lo);
+    if cfg!(target_endian = "big") {
+        words.iter_mut().for_each(|w| *w = w.to_le());
+    }
+}
+
+/// A reusable one-thread sieve in the modulo-30 layout that counts primes (see the module).
+///
+/// Its memory: a segment and a slack of half a segment (768 KiB with 512 KiB segments), and
+/// 8 bytes per sieving prime above 167, as the odd-only [`crate::Sieve`].
+pub struct Sieve30 {
+    config: SieveConfig,
+    presieve: &'static PreSieve,
+    buffer: Vec<u64>,
+    small: TurnLists,
+    medium: TurnLists,
+    sparse: Sparse30,
+    buckets: Buckets30,
+    generator: Option<Box<Generator>>,
+}
+
+/// Sparse primes (above the medium ones) are at most the segment's bytes times this: at least
+/// four hits per segment; the bucket primes above have at most four.
+const SPARSE_FACTOR: usize = 2;
+
+/// Small primes are at most the L1 chunk's bytes over this (see the module).
+const SMALL_DIVISOR: usize = 2;
+/// Medium primes are at most the segment's bytes over this; the slack behind the segment holds
+/// the end of one such prime's turn (see the module).
+const MEDIUM_DIVISOR: usize = 2;
+
+impl Sieve30 {
+    /// A sieve with the given cache configuration (the segment's and L1 chunk's sizes in bytes).
+    pub fn new(config: SieveConfig) -> Self {
+        let words = (config.segment_bytes() + config.segment_bytes() / MEDIUM_DIVISOR) / 8 + 8;
+        Self {
+            config,
+            presieve: PreSieve::shared_30(),
+            buffer: vec![0; words],
+            small: TurnLists::default(),
+            medium: TurnLists::default(),
+            sparse: Sparse30::new(),
+            buckets: Buckets30 {
+                lists: BlockLists::new(),
+                segments: 0,
+                seg_shift: 0,
+            },
+            generator: None,
+        }
+    }
+
+    /// The number of primes in `[lo, hi]`.
+    ///
+    /// # Panics
+    /// If `lo > hi` or `primes` does not reach `sqrt(hi)`.
+    pub fn count(&mut self, primes: &SievingPrimes, lo: u64, hi: u64) -> u64 {
+        assert!(lo <= hi, "empty interval [{lo}, {hi}]");
+        assert!(primes.covers(hi), "sieving primes do not cover {hi}");
+        let mut count = [2u64, 3, 5].iter().filter(|&&q| lo <= q && q <= hi).count() as u64;
+        let start = lo - lo % 240;
+        let total_bytes = (hi - start) / 30 + 1;
+        let seg_bytes = self.config.segment_bytes_for(hi);
+        let seg_shift = seg_bytes.trailing_zeros();
+        let l1_bytes = self.config.l1_bytes();
+        let segments = total_bytes.div_ceil(seg_bytes as u64);
+        let small_max = (l1_bytes / SMALL_DIVISOR) as u64;
+        let medium_max = (seg_bytes / MEDIUM_DIVISOR) as u64;
+        let sparse_max = (seg_bytes * SPARSE_FACTOR) as u64;
+        let max_prime = hi.isqrt();
+        let slack = (medium_max.min(max_prime) as usize + 64).next_multiple_of(64);
+        let need = (seg_bytes + slack) / 8;
+        if self.buffer.len() < need {
+            self.buffer.resize(need, 0);
+        }
+        let stored = primes.stored();
+        let mut next_stored = 0;
+        let mut generator = (max_prime > STORED_MAX).then(|| {
+            let mut g = self
+                .generator
+                .take()
+                .unwrap_or_else(|| Box::new(Generator::new()));
+            g.restart(max_prime);
+            g
+        });
+        self.small.clear(small_max.min(max_prime));
+        self.medium.clear(medium_max.min(max_prime));
+        self.sparse.clear();
+        self.buckets.reset(segments, seg_shift, max_prime);
+        let bytes_of = |k: u64| (total_bytes - k * seg_bytes as u64).min(seg_bytes as u64) as usize;
+        let seg_words = seg_bytes / 8;
+        let slack_words = slack / 8;
+        let words = &mut self.buffer[..seg_words + slack_words];
+        fill_30(self.presieve, &mut words[..bytes_of(0).div_ceil(8)], start);
+        for k in 0..segments {
+            let seg_lo = start + k * 30 * seg_bytes as u64;
+            let nbytes = bytes_of(k);
+            let seg_last = (u128::from(seg_lo) + 30 * nbytes as u128 - 1).min(u128::from(hi));
+            let next_head = if k + 1 < segments {
+                bytes_of(k + 1).div_ceil(8).min(slack_words)
+            } else {
+                0
+            };
+            if next_head > 0 {
+                fill_30(
+                    self.presieve,
+                    &mut words[seg_words..seg_words + next_head],
+                    seg_lo + 30 * seg_bytes as u64,
+                );
+            }
+            // SAFETY: reinterpreting initialised u64 words as bytes (alignment 1, no padding).
+            let bytes: &mut [u8] = unsafe {
+                std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), 8 * words.len())
+            };
+            loop {
+                let p = if let Some(&p) = stored.get(next_stored) {
+                    u64::from(p)
+                } else if let Some(p) = generator.as_mut().and_then(|g| g.peek(primes)) {
+                    p
+                } else {
+                    break;
+                };
+                if u128::from(p) * u128::from(p) > seg_last {
+                    break;
+                }
+                if next_stored < stored.len() {
+                    next_stored += 1;
+                } else if let Some(g) = generator.as_mut() {
+                    g.advance();
+                }
+                if p > sparse_max {
+                    if let Some((n, w)) = first_multiple_210(p, seg_lo, hi) {
+                        let byte = (n - seg_lo) / 30;
+                        self.buckets.insert(
+                            (p / 30) as u32,
+                            k + (byte >> seg_shift),
+                            byte & (seg_bytes as u64 - 1),
+                            bit_of(p % 30) * 48 + w,
+                        );
+                    }
+                    continue;
+                }
+                let Some((n, mut w)) = first_multiple(p, seg_lo, hi) else {
+                    continue;
+                };
+                if p > medium_max {
+                    self.sparse.insert(p, (n - seg_lo) / 30, w);
+                    continue;
+                }
+                let mut n = u128::from(n);
+                // Single steps to the start of a turn (m ≡ 1 mod 30): less than 30p numbers on.
+                while w != 0 {
+                    let off = n - u128::from(seg_lo);
+                    bytes[(off / 30) as usize] &= !(1 << bit_of((n % 30) as u64));
+                    n += u128::from(GAP_30[w] * p);
+                    w = (w + 1) % 8;
+                }
+                let b = ((n - u128::from(seg_lo)) / 30) as usize;
+                if p <= small_max {
+                    self.small.push(p, b);
+                } else {
+                    self.medium.push(p, b);
+                }
+            }
+            let shift = if k + 1 < segments { seg_bytes } else { 0 };
+            let mut chunk_end = 0;
+            while chunk_end < nbytes {
+                chunk_end = (chunk_end + l1_bytes).min(nbytes);
+                let moved = if chunk_end == nbytes { shift } else { 0 };
+                self.small.cross_off(bytes, chunk_end, moved);
+            }
+            self.medium.cross_off(bytes, nbytes, shift);
+            self.sparse.sieve_segment(&mut bytes[..seg_bytes]);
+            self.buckets.sieve_segment(k, &mut bytes[..seg_bytes]);
+
+            let seg = &mut bytes[..nbytes];
+            if k == 0 {
+                // Numbers below lo.
+                for (j, byte) in seg.iter_mut().enumerate() {
+                    let base = seg_lo + 30 * j as u64;
+                    if base >= lo {
+                        break;
+                    }
+                    for (bit, &r) in RESIDUES.iter().enumerate() {
+                        if base + r < lo {
+                            *byte &= !(1 << bit);
+                        }
+                    }
+                }
+            }
+            if k + 1 == segments {
+                // Numbers above hi, in the last byte.
+                let base = u128::from(seg_lo) + 30 * (nbytes as u128 - 1);
+                for (bit, &r) in RESIDUES.iter().enumerate() {
+                    if base + u128::from(r) > u128::from(hi) {
+                        seg[nbytes - 1] &= !(1 << bit);
+                    }
+                }
+            }
+            let chunks = seg.chunks_exact(8);
+            let rest = chunks.remainder();
+            count += chunks
+                .map(|c| u64::from(u64::from_le_bytes(c.try_into().expect("8 bytes")).count_ones()))
+                .sum::<u64>();
+            count += rest.iter().map(|&b| u64::from(b.count_ones())).sum::<u64>();
+
+            if k + 1 < segments {
+                let next_words = bytes_of(k + 1).div_ceil(8);
+                words.copy_within(seg_words..seg_words + next_head, 0);
+                if next_head < next_words {
+                    fill_30(
+                        self.presieve,
+                        &mut words[next_head..next_words],
+                        seg_lo + 30 * seg_bytes as u64 + 240 * next_head as u64,
+                    );
+                }
+            }
+        }
+        if generator.is_some() {
+            self.generator = generator;
+        }
+        count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oracle;
+
+    fn check(config: SieveConfig, lo: u64, hi: u64) {
+        let primes = SievingPrimes::for_hi(hi);
+        let got = Sieve30::new(config).count(&primes, lo, hi);
+        let want = oracle::primes_between(lo, hi).len() as u64;
+        assert_eq!(got, want, "[{lo}, {hi}] {config:?}");
+    }
+
+    #[test]
+    fn counts_match_the_oracle() {
+        let tiny = SieveConfig::new(1 << 10, 4 << 10);
+        for (lo, hi) in [
+            (0, 0),
+            (0, 1),
+            (0, 2),
+            (0, 10),
+            (0, 1000),
+            (7, 7),
+            (167, 167),
+            (168, 1000),
+            (0, 1 << 20),
+            (1 << 20, 3 << 20),
+            (999_999_000, 1_000_001_000),
+            (1 << 40, (1 << 40) + (1 << 20)),
+            (u64::MAX - 2_000_000, u64::MAX),
+            (u64::MAX, u64::MAX),
+        ] {
+            check(tiny, lo, hi);
+            check(SieveConfig::default(), lo, hi);
+        }
+    }
+}
