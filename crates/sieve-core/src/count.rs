@@ -47,12 +47,12 @@ impl Counts {
         }
     }
 
-    /// Counts of `[lo, hi]` with `primes` primes and no twins counted (as [`crate::Sieve::count`]
-    /// returns them when asked for none), the edges found by a primality test: the modulo-30
-    /// kernel that counted them keeps no odd-only words.
-    pub(crate) fn without_twins(lo: u64, hi: u64, primes: u64) -> Self {
+    /// Counts of `[lo, hi]` with `primes` primes and `twins` twin pairs, the edges found by a
+    /// primality test: the modulo-30 kernel that counted them keeps no odd-only words.
+    pub(crate) fn from_totals(lo: u64, hi: u64, primes: u64, twins: u64) -> Self {
         let mut counts = Self::empty(lo, hi);
         counts.primes = primes;
+        counts.twins = twins;
         if lo | 1 <= hi {
             let last = if hi % 2 == 1 { hi } else { hi - 1 };
             let edge = |odd| Edge {

@@ -86,15 +86,25 @@ impl Pattern {
     /// `k` stands for `30j + RESIDUES[k]`. Its period is the product in bytes (`30` numbers a
     /// byte, and the product is coprime to 30).
     fn new_30(primes: &[u64]) -> Self {
+        // For each residue mod 30 the bit it has in a byte, or none (multiples of 2, 3 or 5).
+        let bit_of: [Option<u8>; 30] = std::array::from_fn(|r| {
+            crate::wheel::RESIDUES
+                .iter()
+                .position(|&x| x == r as u64)
+                .map(|k| k as u8)
+        });
         let product = primes.iter().product::<u64>() as usize;
         let period = product * RUN_BYTES.div_ceil(product);
         let mut bytes = vec![0xffu8; period + RUN_BYTES];
-        for (j, byte) in bytes.iter_mut().enumerate() {
-            for (k, &r) in crate::wheel::RESIDUES.iter().enumerate() {
-                let n = 30 * j as u64 + r;
-                if primes.iter().any(|&q| n.is_multiple_of(q)) {
-                    *byte &= !(1 << k);
+        for &q in primes {
+            // The odd multiples of q; those coprime to 30 have a bit.
+            let q = q as usize;
+            let mut n = q;
+            while n < 30 * bytes.len() {
+                if let Some(k) = bit_of[n % 30] {
+                    bytes[n / 30] &= !(1 << k);
                 }
+                n += 2 * q;
             }
         }
         Self { period, bytes }

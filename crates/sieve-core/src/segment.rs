@@ -548,17 +548,20 @@ impl Sieve {
     }
 
     /// Counts primes (and, if `twins`, twin-prime pairs) in `[lo, hi]`. With `twins == false` the
-    /// returned `twins` is 0 but the edges are still filled, so the result still combines; the
-    /// primes are then counted by the modulo-30 kernel ([`Sieve30`], made on first use and kept),
-    /// the twins by this odd-only one.
+    /// returned `twins` is 0 but the edges are still filled, so the result still combines. Counted
+    /// by the modulo-30 kernel ([`Sieve30`], made on first use and kept).
     pub fn count(&mut self, primes: &SievingPrimes, lo: u64, hi: u64, twins: bool) -> Counts {
-        if !twins && lo <= hi {
+        if lo <= hi {
             let config = self.config;
-            let n = self
+            let mod30 = self
                 .mod30
-                .get_or_insert_with(|| Box::new(Sieve30::new(config)))
-                .count(primes, lo, hi);
-            return Counts::without_twins(lo, hi, n);
+                .get_or_insert_with(|| Box::new(Sieve30::new(config)));
+            let (n, pairs) = if twins {
+                mod30.count_twins(primes, lo, hi)
+            } else {
+                (mod30.count(primes, lo, hi), 0)
+            };
+            return Counts::from_totals(lo, hi, n, pairs);
         }
         let mut tally = Tally::new(lo, hi, twins);
         self.for_each_window(primes, lo, hi, |window| {

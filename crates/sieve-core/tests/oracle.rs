@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 use sieve_core::oracle::{is_prime, plain_sieve, primes_between, sieve_interval};
-use sieve_core::{OddBitmap, Sieve, Sieve30, SieveConfig, SievingPrimes};
+use sieve_core::{Counts, OddBitmap, Sieve, Sieve30, SieveConfig, SievingPrimes};
 use std::sync::OnceLock;
 
 /// The smallest configuration: 1 KiB L1 chunks, 4 KiB segments (65,536 numbers), so that short
@@ -66,6 +66,11 @@ fn check_interval(config: SieveConfig, sieving: &SievingPrimes, lo: u64, hi: u64
         want.len() as u64,
         "modulo-30 count in [{lo}, {hi}] with {config:?}"
     );
+    assert_eq!(
+        Sieve30::new(config).count_twins(sieving, lo, hi),
+        (want.len() as u64, twins_of(&want)),
+        "modulo-30 twins in [{lo}, {hi}] with {config:?}"
+    );
     let plain = sieve.count(sieving, lo, hi, false);
     assert_eq!(
         plain.primes,
@@ -89,6 +94,14 @@ fn check_interval(config: SieveConfig, sieving: &SievingPrimes, lo: u64, hi: u64
         "bitmap of [{lo}, {hi}]"
     );
     assert_eq!(bitmap.count_primes(), want.len() as u64);
+    // The odd-only count of primes and twins (`Counts::of_words`, whose popcount and twin loops
+    // the sieve no longer uses for `count`), on the bitmap's words.
+    let from_words = Counts::of_words(lo, hi, bitmap.words());
+    assert_eq!(
+        (from_words.primes, from_words.twins),
+        (want.len() as u64, twins_of(&want)),
+        "odd-only counts of [{lo}, {hi}]"
+    );
     let round_trip = OddBitmap::from_words(lo, hi, bitmap.words().to_vec()).expect("valid words");
     assert_eq!(round_trip, bitmap);
 }
