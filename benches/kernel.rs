@@ -50,7 +50,7 @@ fn segment(c: &mut Criterion) {
 }
 
 /// The two kernels on the same counts: the odd-only one (its windows' popcount, as the listing,
-/// bitmap and twin paths use it) against the modulo-30 one that `Sieve::count` uses for primes.
+/// bitmap and twin paths use it) against the modulo-30 one that `Sieve::count` runs.
 fn kernels(c: &mut Criterion) {
     let mut group = c.benchmark_group("kernels");
     group

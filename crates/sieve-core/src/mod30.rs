@@ -140,7 +140,7 @@ impl TurnLists {
         let x = max as f64;
         let per_class = (1.26 * x / x.max(2.0).ln() / 8.0 * 1.05) as usize + 16;
         for list in &mut self.lists {
-            list.reserve_exact(per_class.saturating_sub(list.capacity()));
+            list.reserve_exact(per_class);
         }
     }
 
@@ -634,7 +634,7 @@ impl Sieve30 {
                         break;
                     }
                     for (bit, &r) in RESIDUES.iter().enumerate() {
-                        if base + r < lo {
+                        if r < lo - base {
                             *byte &= !(1 << bit);
                         }
                     }

@@ -11,6 +11,12 @@
 //! so a segment that starts at the number `seg_lo` (a multiple of 16) starts at pattern byte
 //! `(seg_lo / 16) mod P`. The patterns also clear the presieved primes themselves (and leave 1 set);
 //! [`PreSieve::fill`] repairs that in the one segment that contains them.
+//!
+//! The same groups, without 3 and 5, also make patterns in the modulo-30 layout of `crate::mod30`
+//! ([`PreSieve::shared_30`], another 105 KB per process): byte `j`, bit `k` stands for
+//! `30j + RESIDUES[k]`, a pattern of `P` bytes repeats exactly for `P` a multiple of the product
+//! (30 numbers a byte, coprime to the group), and a segment from `seg_lo` (a multiple of 240)
+//! starts at pattern byte `(seg_lo / 30) mod P`.
 
 /// The largest presieved prime; sieving primes start above it.
 pub(crate) const PRESIEVE_MAX: u64 = 167;
@@ -144,7 +150,8 @@ fn apply<const N: usize>(
     }
 }
 
-/// The pre-sieve patterns (105 KB, a few hundred microseconds to build), one copy per process.
+/// The pre-sieve patterns of one layout (105 KB, a few hundred microseconds to build), one copy per
+/// process and layout.
 pub(crate) struct PreSieve {
     patterns: Vec<Pattern>,
     /// Whether the patterns are in the modulo-30 layout ([`Self::shared_30`]).

@@ -280,7 +280,7 @@ pub struct Sieve {
     buckets: Buckets,
     /// Generates the sieving primes above the stored ones; made on first need, kept for reuse.
     generator: Option<Box<Generator>>,
-    /// The modulo-30 kernel that counts when no twins are asked for; made on first need.
+    /// The modulo-30 kernel that [`Self::count`] runs (primes and twins); made on first need.
     mod30: Option<Box<Sieve30>>,
 }
 
