@@ -186,3 +186,61 @@ impl Generator {
         self.bits = self.words.first().copied().unwrap_or(0);
     }
 }
+
+/// The sieving primes of one interval in increasing order, for the sieves' set-up loops: the stored
+/// ones, then those of a generator borrowed from the sieve (made on its first need) while they are
+/// used, and given back by [`Self::give_back`].
+pub(crate) struct PrimeSource<'a> {
+    primes: &'a SievingPrimes,
+    next_stored: usize,
+    generator: Option<Box<Generator>>,
+}
+
+impl<'a> PrimeSource<'a> {
+    /// The primes of `primes` up to `max_prime`, taking the generator out of `slot` when primes
+    /// above the stored ones are needed.
+    pub(crate) fn new(
+        primes: &'a SievingPrimes,
+        max_prime: u64,
+        slot: &mut Option<Box<Generator>>,
+    ) -> Self {
+        let generator = (max_prime > STORED_MAX).then(|| {
+            let mut g = slot.take().unwrap_or_else(|| Box::new(Generator::new()));
+            g.restart(max_prime);
+            g
+        });
+        Self {
+            primes,
+            next_stored: 0,
+            generator,
+        }
+    }
+
+    /// The next prime, consumed, if its square is at most `last`; `None` (consuming nothing) if
+    /// it is larger or no prime is left.
+    #[inline]
+    pub(crate) fn next_squared_up_to(&mut self, last: u128) -> Option<u64> {
+        let stored = self.primes.stored();
+        let p = if let Some(&p) = stored.get(self.next_stored) {
+            u64::from(p)
+        } else {
+            self.generator.as_mut()?.peek(self.primes)?
+        };
+        if u128::from(p) * u128::from(p) > last {
+            return None;
+        }
+        if self.next_stored < stored.len() {
+            self.next_stored += 1;
+        } else if let Some(g) = self.generator.as_mut() {
+            g.advance();
+        }
+        Some(p)
+    }
+
+    /// Puts the borrowed generator (if any) back into `slot`, for the sieve's next interval.
+    pub(crate) fn give_back(self, slot: &mut Option<Box<Generator>>) {
+        if let Some(g) = self.generator {
+            *slot = Some(g);
+        }
+    }
+}

@@ -33,7 +33,7 @@
 //! up to a quarter, the bucket primes' heights were slower than the odd-only kernel (1.08 to
 //! 1.17 times at `10^15`).
 
-use crate::base_primes::{Generator, STORED_MAX};
+use crate::base_primes::{Generator, PrimeSource};
 use crate::pool::{BlockLists, Entry};
 use crate::presieve::PreSieve;
 use crate::segment::SieveConfig;
@@ -42,7 +42,7 @@ use crate::wheel::{first_multiple, first_multiple_210, RESIDUES, RESIDUES_210};
 use crate::SievingPrimes;
 
 /// The index in [`RESIDUES`] of `x`, a residue coprime to 30.
-const fn bit_of(x: u64) -> usize {
+pub(crate) const fn bit_of(x: u64) -> usize {
     let mut k = 0;
     while k < 8 {
         if RESIDUES[k] == x {
@@ -103,6 +103,7 @@ unsafe fn turns<const C: usize>(bytes: *mut u8, stop: usize, a: usize, mut b: us
         macro_rules! hit {
             ($k:literal) => {{
                 let at = b + off[$k] + const { TURN_CARRY[C][$k] };
+                debug_assert!(at < stop + p);
                 // SAFETY: b < stop and the offset is below p: within the bytes vouched for.
                 unsafe { *bytes.add(at) &= const { !(1u8 << TURN_BIT[C][$k]) } };
             }};
@@ -525,16 +526,7 @@ impl Sieve30 {
         if self.buffer.len() < need {
             self.buffer.resize(need, 0);
         }
-        let stored = primes.stored();
-        let mut next_stored = 0;
-        let mut generator = (max_prime > STORED_MAX).then(|| {
-            let mut g = self
-                .generator
-                .take()
-                .unwrap_or_else(|| Box::new(Generator::new()));
-            g.restart(max_prime);
-            g
-        });
+        let mut source = PrimeSource::new(primes, max_prime, &mut self.generator);
         self.small.clear(small_max.min(max_prime));
         self.medium.clear(medium_max.min(max_prime));
         self.sparse.clear();
@@ -564,22 +556,7 @@ impl Sieve30 {
             let bytes: &mut [u8] = unsafe {
                 std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), 8 * words.len())
             };
-            loop {
-                let p = if let Some(&p) = stored.get(next_stored) {
-                    u64::from(p)
-                } else if let Some(p) = generator.as_mut().and_then(|g| g.peek(primes)) {
-                    p
-                } else {
-                    break;
-                };
-                if u128::from(p) * u128::from(p) > seg_last {
-                    break;
-                }
-                if next_stored < stored.len() {
-                    next_stored += 1;
-                } else if let Some(g) = generator.as_mut() {
-                    g.advance();
-                }
+            while let Some(p) = source.next_squared_up_to(seg_last) {
                 if p > sparse_max {
                     if let Some((n, w)) = first_multiple_210(p, seg_lo, hi) {
                         let byte = (n - seg_lo) / 30;
@@ -679,9 +656,7 @@ impl Sieve30 {
                 }
             }
         }
-        if generator.is_some() {
-            self.generator = generator;
-        }
+        source.give_back(&mut self.generator);
         (count, if twins { pairs } else { 0 })
     }
 }

@@ -261,10 +261,7 @@ impl PreSieve {
                 .filter(|&&q| q > 5 && q >= seg_lo)
             {
                 let byte = ((q - seg_lo) / 30) as usize;
-                let bit = crate::wheel::RESIDUES
-                    .iter()
-                    .position(|&r| r == q % 30)
-                    .expect("q is coprime to 30");
+                let bit = crate::mod30::bit_of(q % 30);
                 if let Some(w) = words.get_mut(byte / 8) {
                     *w |= 1 << (8 * (byte % 8) + bit);
                 }

@@ -5,10 +5,10 @@ use std::ops::ControlFlow;
 
 use bitvec::prelude::*;
 
-use crate::base_primes::{Generator, STORED_MAX};
+use crate::base_primes::{Generator, PrimeSource};
 use crate::bitmap::{odd_count, OddBitmap};
 use crate::bucket::Buckets;
-use crate::count::{Counts, Tally};
+use crate::count::Counts;
 use crate::mod30::Sieve30;
 use crate::presieve::PreSieve;
 use crate::small::{TurnPrimes, WheelPrime, REACH_210, REACH_30};
@@ -371,17 +371,8 @@ impl Sieve {
         let lower_medium_max = ((pair_bits / MEDIUM_DIVISOR) as u64).min(medium_max);
         let bucket_min = (seg_bits / BUCKET_DIVISOR) as u64;
         let max_prime = hi.isqrt(); // at least the largest sieving prime used
-        let stored = primes.stored();
-        let mut next_stored = 0;
-        // Primes above the stored ones come from the generator, which this call borrows.
-        let mut generator = (max_prime > STORED_MAX).then(|| {
-            let mut g = self
-                .generator
-                .take()
-                .unwrap_or_else(|| Box::new(Generator::new()));
-            g.restart(max_prime);
-            g
-        });
+                                    // Primes above the stored ones come from the generator, which this call borrows.
+        let mut source = PrimeSource::new(primes, max_prime, &mut self.generator);
         self.small.clear();
         self.lower_medium.clear();
         self.medium.clear();
@@ -429,22 +420,7 @@ impl Sieve {
             let buffer = &mut buf[..seg_words + slack_words];
             // Bring in the primes whose square falls in this segment (all of them at once when the
             // interval starts above their squares).
-            loop {
-                let p = if let Some(&p) = stored.get(next_stored) {
-                    u64::from(p)
-                } else if let Some(p) = generator.as_mut().and_then(|g| g.peek(primes)) {
-                    p
-                } else {
-                    break;
-                };
-                if p * p > seg_last {
-                    break;
-                }
-                if next_stored < stored.len() {
-                    next_stored += 1;
-                } else if let Some(g) = generator.as_mut() {
-                    g.advance();
-                }
+            while let Some(p) = source.next_squared_up_to(u128::from(seg_last)) {
                 if p >= bucket_min {
                     // At most four hits per segment: a bucket prime on the modulo-210 wheel.
                     if let Some((n, wheel)) = first_multiple_210(p, seg_lo, hi) {
@@ -522,7 +498,7 @@ impl Sieve {
                 first_odd: seg_lo + 1,
                 words,
             }) {
-                self.generator = generator.or(self.generator.take());
+                source.give_back(&mut self.generator);
                 return ControlFlow::Break(b);
             }
             if k + 1 < segments {
@@ -541,9 +517,7 @@ impl Sieve {
                 }
             }
         }
-        if generator.is_some() {
-            self.generator = generator;
-        }
+        source.give_back(&mut self.generator);
         ControlFlow::Continue(())
     }
 
@@ -551,23 +525,16 @@ impl Sieve {
     /// returned `twins` is 0 but the edges are still filled, so the result still combines. Counted
     /// by the modulo-30 kernel ([`Sieve30`], made on first use and kept).
     pub fn count(&mut self, primes: &SievingPrimes, lo: u64, hi: u64, twins: bool) -> Counts {
-        if lo <= hi {
-            let config = self.config;
-            let mod30 = self
-                .mod30
-                .get_or_insert_with(|| Box::new(Sieve30::new(config)));
-            let (n, pairs) = if twins {
-                mod30.count_twins(primes, lo, hi)
-            } else {
-                (mod30.count(primes, lo, hi), 0)
-            };
-            return Counts::from_totals(lo, hi, n, pairs);
-        }
-        let mut tally = Tally::new(lo, hi, twins);
-        self.for_each_window(primes, lo, hi, |window| {
-            tally.add(window.first_odd, window.words)
-        });
-        tally.counts
+        let config = self.config;
+        let mod30 = self
+            .mod30
+            .get_or_insert_with(|| Box::new(Sieve30::new(config)));
+        let (n, pairs) = if twins {
+            mod30.count_twins(primes, lo, hi)
+        } else {
+            (mod30.count(primes, lo, hi), 0)
+        };
+        Counts::from_totals(lo, hi, n, pairs)
     }
 
     /// Calls `f` with every prime in `[lo, hi]`, in increasing order (2 included when in range).
