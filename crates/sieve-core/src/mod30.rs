@@ -121,6 +121,34 @@ unsafe fn turns<const C: usize>(bytes: *mut u8, stop: usize, a: usize, mut b: us
     b
 }
 
+/// Crosses off the hits at or after byte 0 of the turn of the prime `p = 30a + RESIDUES[C]` that
+/// starts at byte `b < 0`, and returns the start of the next turn.
+///
+/// # Safety
+/// `b` must be negative, `bytes` valid for reads and writes of `b + p` bytes, and no reference
+/// to them may be used during the call.
+#[inline(always)]
+unsafe fn first_turn<const C: usize>(bytes: *mut u8, a: usize, b: isize) -> usize {
+    macro_rules! hit {
+        ($k:literal) => {{
+            let at = b + ((RESIDUES[$k] as usize - 1) * a + const { TURN_CARRY[C][$k] }) as isize;
+            if at >= 0 {
+                // SAFETY: 0 <= at < b + p, within the bytes vouched for.
+                unsafe { *bytes.add(at as usize) &= const { !(1u8 << TURN_BIT[C][$k]) } };
+            }
+        }};
+    }
+    hit!(0);
+    hit!(1);
+    hit!(2);
+    hit!(3);
+    hit!(4);
+    hit!(5);
+    hit!(6);
+    hit!(7);
+    (b + (30 * a + RESIDUES[C] as usize) as isize) as usize
+}
+
 /// Primes crossed off by whole turns, one list per class `p mod 30`, each entry `(a, b)`:
 /// `p = 30a + RESIDUES[c]`, and `b` the byte its next turn starts at, relative to the current
 /// segment. Updated in place: a turn ends in the bit it started in.
@@ -381,6 +409,7 @@ impl Buckets30 {
         }
     }
 
+    #[inline(always)]
     fn sieve_segment(&mut self, segment: u64, bytes: &mut [u8]) {
         assert!(bytes.len() >= 1 << self.seg_shift);
         // Until the last `reach` segments no prime can leave the interval (see `crate::bucket`).
@@ -501,8 +530,6 @@ impl Sieve30 {
     }
 
     fn counts(&mut self, primes: &SievingPrimes, lo: u64, hi: u64, twins: bool) -> (u64, u64) {
-        assert!(lo <= hi, "empty interval [{lo}, {hi}]");
-        assert!(primes.covers(hi), "sieving primes do not cover {hi}");
         let mut count = [2u64, 3, 5].iter().filter(|&&q| lo <= q && q <= hi).count() as u64;
         // (3, 5) and (5, 7), which involve numbers the layout leaves out.
         let mut pairs = [3u64, 5]
@@ -511,6 +538,45 @@ impl Sieve30 {
             .count() as u64;
         // The top bit (a number ≡ 29 mod 30) of the byte before the current segment.
         let mut carry = 0u64;
+        self.sieve_segments(primes, lo, hi, |_, seg| {
+            let chunks = seg.chunks_exact(8);
+            let rest = chunks.remainder();
+            count += chunks
+                .map(|c| u64::from(u64::from_le_bytes(c.try_into().expect("8 bytes")).count_ones()))
+                .sum::<u64>();
+            count += rest.iter().map(|&b| u64::from(b.count_ones())).sum::<u64>();
+            if twins {
+                for c in seg.chunks(8) {
+                    let mut b = [0u8; 8];
+                    b[..c.len()].copy_from_slice(c);
+                    let w = u64::from_le_bytes(b);
+                    pairs += u64::from((w & (w >> 1) & 0x1414_1414_1414_1414).count_ones());
+                    pairs += u64::from(((w >> 7) & (w >> 8) & 0x0101_0101_0101_0101).count_ones());
+                    pairs += carry & w;
+                    carry = w >> (8 * c.len() - 1) & 1;
+                }
+            }
+        });
+        (count, if twins { pairs } else { 0 })
+    }
+
+    /// Sieves `[lo, hi]` and hands each segment to `f` in increasing order: the number the
+    /// segment starts at (`lo` rounded down to a multiple of 240, then a segment's numbers on) and
+    /// its bytes, bit `k` of byte `j` set iff `seg_lo + 30j + RESIDUES[k]` is a prime in
+    /// `[lo, hi]`. The segments' bytes follow each other without gaps; every segment but the last
+    /// is a whole number of 8-byte words. 2, 3 and 5 have no bits.
+    ///
+    /// # Panics
+    /// As [`Self::count`].
+    pub(crate) fn sieve_segments(
+        &mut self,
+        primes: &SievingPrimes,
+        lo: u64,
+        hi: u64,
+        mut f: impl FnMut(u64, &[u8]),
+    ) {
+        assert!(lo <= hi, "empty interval [{lo}, {hi}]");
+        assert!(primes.covers(hi), "sieving primes do not cover {hi}");
         let start = lo - lo % 240;
         let total_bytes = (hi - start) / 30 + 1;
         let seg_bytes = self.config.segment_bytes_for(hi);
@@ -569,22 +635,39 @@ impl Sieve30 {
                     }
                     continue;
                 }
-                let Some((n, mut w)) = first_multiple(p, seg_lo, hi) else {
+                let Some((n, w)) = first_multiple(p, seg_lo, hi) else {
                     continue;
                 };
                 if p > medium_max {
                     self.sparse.insert(p, (n - seg_lo) / 30, w);
                     continue;
                 }
-                let mut n = u128::from(n);
-                // Single steps to the start of a turn (m ≡ 1 mod 30): less than 30p numbers on.
-                while w != 0 {
-                    let off = n - u128::from(seg_lo);
-                    bytes[(off / 30) as usize] &= !(1 << bit_of((n % 30) as u64));
-                    n += u128::from(GAP_30[w] * p);
-                    w = (w + 1) % 8;
-                }
-                let b = ((n - u128::from(seg_lo)) / 30) as usize;
+                // The turn that holds `n` (its first multiple `p m` has `m ≡ 1 mod 30`). Its hits
+                // before `n` are composite (`m > 1`, as `p > 30`); one that starts before the
+                // segment has its hits there skipped, and ends less than `p` bytes into it.
+                let (a, c) = ((p / 30) as usize, bit_of(p % 30));
+                let back = (RESIDUES[w] as usize - 1) * a + TURN_CARRY[c][w];
+                let start = ((n - seg_lo) / 30) as isize - back as isize;
+                let b = if start >= 0 {
+                    start as usize
+                } else {
+                    assert!(p as usize <= bytes.len());
+                    let ptr = bytes.as_mut_ptr();
+                    // SAFETY: the turn's hits lie below `start + p < p <= bytes.len()` (asserted
+                    // just above); `bytes` is only used through `ptr` here.
+                    unsafe {
+                        match c {
+                            0 => first_turn::<0>(ptr, a, start),
+                            1 => first_turn::<1>(ptr, a, start),
+                            2 => first_turn::<2>(ptr, a, start),
+                            3 => first_turn::<3>(ptr, a, start),
+                            4 => first_turn::<4>(ptr, a, start),
+                            5 => first_turn::<5>(ptr, a, start),
+                            6 => first_turn::<6>(ptr, a, start),
+                            _ => first_turn::<7>(ptr, a, start),
+                        }
+                    }
+                };
                 if p <= small_max {
                     self.small.push(p, b);
                 } else {
@@ -626,23 +709,7 @@ impl Sieve30 {
                     }
                 }
             }
-            let chunks = seg.chunks_exact(8);
-            let rest = chunks.remainder();
-            count += chunks
-                .map(|c| u64::from(u64::from_le_bytes(c.try_into().expect("8 bytes")).count_ones()))
-                .sum::<u64>();
-            count += rest.iter().map(|&b| u64::from(b.count_ones())).sum::<u64>();
-            if twins {
-                for c in seg.chunks(8) {
-                    let mut b = [0u8; 8];
-                    b[..c.len()].copy_from_slice(c);
-                    let w = u64::from_le_bytes(b);
-                    pairs += u64::from((w & (w >> 1) & 0x1414_1414_1414_1414).count_ones());
-                    pairs += u64::from(((w >> 7) & (w >> 8) & 0x0101_0101_0101_0101).count_ones());
-                    pairs += carry & w;
-                    carry = w >> (8 * c.len() - 1) & 1;
-                }
-            }
+            f(seg_lo, seg);
 
             if k + 1 < segments {
                 let next_words = bytes_of(k + 1).div_ceil(8);
@@ -657,7 +724,6 @@ impl Sieve30 {
             }
         }
         source.give_back(&mut self.generator);
-        (count, if twins { pairs } else { 0 })
     }
 }
 
