@@ -197,9 +197,10 @@ impl Generator {
         let block = block_for(self.next_lo);
         let hi = (self.next_lo + (block - 1)).min(self.limit);
         self.bytes.clear();
-        // A block's bytes at once (it starts and ends within 30 numbers of a byte, and is padded
-        // to a word): grown by doubling, the vector held twice that at once while reallocating.
-        self.bytes.reserve_exact((block / 30) as usize + 16);
+        // A block's bytes at once: it starts up to 239 numbers early (at a multiple of 240), so
+        // it has at most `block / 30 + 9` bytes, padded to a word: at most `block / 30 + 16`.
+        // Grown by doubling, the vector held twice that at once while reallocating.
+        self.bytes.reserve_exact((block / 30) as usize + 24);
         let bytes = &mut self.bytes;
         let mut first = None;
         self.sieve
@@ -273,6 +274,45 @@ impl<'a> PrimeSource<'a> {
     pub(crate) fn give_back(self, slot: &mut Option<Box<Generator>>) {
         if let Some(g) = self.generator {
             *slot = Some(g);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The generator yields exactly the primes of `(STORED_MAX, limit]`, in order, across its
+    /// blocks (2^17 numbers each this low) and words, for limits on and off a prime and a block.
+    #[test]
+    fn generator_yields_every_prime_once_in_order() {
+        let limits: &[u64] = if cfg!(miri) {
+            &[STORED_MAX + 1, 70_001]
+        } else {
+            &[
+                STORED_MAX + 1,
+                65_539,
+                65_537 + (1 << 17),
+                1_000_003,
+                1 << 20,
+            ]
+        };
+        let mut generator = Generator::new();
+        for &limit in limits {
+            let base = SievingPrimes::up_to(limit);
+            let want: Vec<u64> = plain_odd_primes(limit)
+                .into_iter()
+                .filter(|&p| p > STORED_MAX)
+                .collect();
+            generator.restart(limit);
+            let mut got = Vec::new();
+            while let Some(p) = generator.peek(&base) {
+                generator.advance();
+                got.push(p);
+            }
+            assert_eq!(got, want, "limit {limit}");
+            // Exhausted, it stays so.
+            assert_eq!(generator.peek(&base), None);
         }
     }
 }

@@ -201,7 +201,7 @@ impl TurnLists {
         self.lists.iter_mut().for_each(Vec::clear);
         self.max_prime = 0;
         // pi(x) <= x / ln x (1 + 1.2762 / ln x) for x > 1 (P. Dusart, 1999; within 1 % of pi
-        // from 2^16 on, where 1.26 x / ln x is 16 % over), shared about evenly by the eight
+        // from 2^16 on, where 1.26 x / ln x is 14 to 16 % over), shared about evenly by the eight
         // classes (a list that outgrows its share just grows).
         let x = (max as f64).max(3.0);
         let pi_bound = x / x.ln() * (1.0 + 1.2762 / x.ln());
@@ -222,6 +222,8 @@ impl TurnLists {
     /// `b` are read as `i32` and lie above `-p`. For primes up to the segment's bytes.
     fn cross_off_bounded(&mut self, bytes: &mut [u8], stop: usize, shift: usize) {
         assert!(stop + 8 <= bytes.len());
+        // A turn spans two segments at most, and a segment's hits past `stop` are the next one's.
+        debug_assert!(shift == 0 || (shift == stop && self.max_prime <= stop));
         let ptr = bytes.as_mut_ptr();
         macro_rules! class {
             ($c:literal) => {{
@@ -549,7 +551,9 @@ fn fill_30(presieve: &PreSieve, words: &mut [u64], seg_lo: u64) {
 /// A reusable one-thread sieve in the modulo-30 layout that counts primes (see the module).
 ///
 /// Its memory: a segment and a slack (half a segment where there are bucket primes, else half
-/// an L1 chunk), and 8 bytes per sieving prime above 167, as the odd-only [`crate::Sieve`].
+/// an L1 chunk), and 8 bytes per sieving prime above 167, as the odd-only [`crate::Sieve`]. The
+/// buffer is allocated for the larger slack; where the smaller one is used, the rest is never
+/// touched (a zeroed allocation that large is fresh pages, costing no memory until written).
 pub struct Sieve30 {
     config: SieveConfig,
     presieve: &'static PreSieve,
