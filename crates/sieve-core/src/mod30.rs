@@ -126,34 +126,6 @@ unsafe fn turns<const C: usize>(bytes: *mut u8, stop: usize, a: usize, mut b: us
     b
 }
 
-/// Crosses off the hits at or after byte 0 of the turn of the prime `p = 30a + RESIDUES[C]` that
-/// starts at byte `b < 0`, and returns the start of the next turn.
-///
-/// # Safety
-/// `b` must be negative, `bytes` valid for reads and writes of `b + p` bytes, and no reference
-/// to them may be used during the call.
-#[inline(always)]
-unsafe fn first_turn<const C: usize>(bytes: *mut u8, a: usize, b: isize) -> usize {
-    macro_rules! hit {
-        ($k:literal) => {{
-            let at = b + ((RESIDUES[$k] as usize - 1) * a + const { TURN_CARRY[C][$k] }) as isize;
-            if at >= 0 {
-                // SAFETY: 0 <= at < b + p, within the bytes vouched for.
-                unsafe { *bytes.add(at as usize) &= const { !(1u8 << TURN_BIT[C][$k]) } };
-            }
-        }};
-    }
-    hit!(0);
-    hit!(1);
-    hit!(2);
-    hit!(3);
-    hit!(4);
-    hit!(5);
-    hit!(6);
-    hit!(7);
-    (b + (30 * a + RESIDUES[C] as usize) as isize) as usize
-}
-
 /// Crosses off the hits in `[0, stop)` of one turn of the prime `p = 30a + RESIDUES[C]` that
 /// starts at byte `b`, which may lie before the segment (a turn begun in the previous one). A hit
 /// outside goes to byte `stop + k` and clears nothing there: no branch to mispredict.
@@ -748,22 +720,25 @@ impl Sieve30 {
                 let b = if start >= 0 {
                     start as usize
                 } else {
-                    assert!(p as usize <= bytes.len());
+                    // Its hits lie below `start + p < p`.
+                    assert!(p as usize + 8 <= bytes.len());
                     let ptr = bytes.as_mut_ptr();
-                    // SAFETY: the turn's hits lie below `start + p < p <= bytes.len()` (asserted
-                    // just above); `bytes` is only used through `ptr` here.
+                    // SAFETY: writes below `p + 8 <= bytes.len()` only (asserted just above);
+                    // `bytes` is only used through `ptr` here.
                     unsafe {
+                        let stop = p as usize;
                         match c {
-                            0 => first_turn::<0>(ptr, a, start),
-                            1 => first_turn::<1>(ptr, a, start),
-                            2 => first_turn::<2>(ptr, a, start),
-                            3 => first_turn::<3>(ptr, a, start),
-                            4 => first_turn::<4>(ptr, a, start),
-                            5 => first_turn::<5>(ptr, a, start),
-                            6 => first_turn::<6>(ptr, a, start),
-                            _ => first_turn::<7>(ptr, a, start),
+                            0 => partial_turn::<0>(ptr, stop, a, start),
+                            1 => partial_turn::<1>(ptr, stop, a, start),
+                            2 => partial_turn::<2>(ptr, stop, a, start),
+                            3 => partial_turn::<3>(ptr, stop, a, start),
+                            4 => partial_turn::<4>(ptr, stop, a, start),
+                            5 => partial_turn::<5>(ptr, stop, a, start),
+                            6 => partial_turn::<6>(ptr, stop, a, start),
+                            _ => partial_turn::<7>(ptr, stop, a, start),
                         }
                     }
+                    (start + p as isize) as usize
                 };
                 if p <= small_max {
                     self.small.push(p, b);
