@@ -99,8 +99,9 @@ impl SievingPrimes {
 /// small sieve of its own that sieves with the stored primes of the caller's [`SievingPrimes`]
 /// (all of them up to `STORED_MAX` whenever a generator is needed: all that sieving up to `2^32`
 /// needs), so that each thread's generator keeps no copy of its own (26 KB). The block is kept as
-/// its sieved bytes in the modulo-30 layout (`crate::mod30`) and primes are read off them one by
-/// one, so nothing per prime is stored.
+/// its sieved bytes in the modulo-30 layout (`crate::mod30`), and primes are read off them a
+/// word at a time into the caller's batch ([`PrimeSource`], 512 primes), so nothing per prime is
+/// stored.
 ///
 /// The odd-only sieve it replaced kept 64 partly filled 1 KiB blocks for each of its turn
 /// classes; the modulo-30 one keeps its turn primes in vectors and sieves faster. AMD EPYC
@@ -113,17 +114,17 @@ pub(crate) struct Generator {
     /// `base + 30 j + RESIDUES[k]`.
     bytes: Vec<u8>,
     base: u64,
-    /// The word being read, and its bits not yet consumed.
+    /// The next word of `bytes` to read.
     index: usize,
-    bits: u64,
     /// The first number not yet sieved, and the last one to sieve.
     next_lo: u64,
     limit: u64,
 }
 
-/// For bit `i` of a word of modulo-30 bytes, its number's offset from the word's first number.
-const BIT_OFFSET: [u8; 64] = {
-    let mut t = [0; 64];
+/// For bit `i` of a word of modulo-30 bytes, its number's offset from the word's first number;
+/// entry 64 (the trailing zeros of an empty word) is never used.
+const BIT_OFFSET: [u8; 65] = {
+    let mut t = [0; 65];
     let mut i = 0;
     while i < 64 {
         t[i] = (30 * (i / 8) as u64 + RESIDUES[i % 8]) as u8;
@@ -141,7 +142,6 @@ impl Generator {
             bytes: Vec::new(),
             base: 0,
             index: 0,
-            bits: 0,
             next_lo: 0,
             limit: 0,
         }
@@ -152,7 +152,6 @@ impl Generator {
         debug_assert!(limit <= u64::from(u32::MAX));
         self.bytes.clear();
         self.index = 0;
-        self.bits = 0;
         self.next_lo = STORED_MAX + 1;
         self.limit = limit;
     }
@@ -164,30 +163,57 @@ impl Generator {
         u64::from_le_bytes(self.bytes[8 * i..8 * i + 8].try_into().expect("8 bytes"))
     }
 
-    /// The next prime, without consuming it; `None` once past `limit`. `base` are the sieving
-    /// primes of the interval the generator serves: they cover `limit` (so they hold every prime
-    /// up to `STORED_MAX`).
-    #[inline]
-    pub(crate) fn peek(&mut self, base: &SievingPrimes) -> Option<u64> {
-        while self.bits == 0 {
-            self.index += 1;
-            if 8 * self.index < self.bytes.len() {
-                self.bits = self.word(self.index);
-            } else if self.next_lo > self.limit {
-                return None;
-            } else {
-                self.refill(base);
-            }
+    /// Writes the next primes into `out` from index `len` on, a word of the block (up to 64
+    /// primes) at a time, while a whole word fits (`len + 64 <= out.len()`), and returns the new
+    /// `len`; stops early only when no prime is left. `base` are the sieving primes of the
+    /// interval the generator serves: they cover `limit` (so they hold every prime up to
+    /// `STORED_MAX`).
+    ///
+    /// A word's primes are written four at a time without a branch per prime (as primesieve's
+    /// `PrimeGenerator::fillNextPrimes`); the entries past the word's last prime are written
+    /// with junk and then overwritten or ignored.
+    pub(crate) fn fill(&mut self, base: &SievingPrimes, out: &mut [u64], len: usize) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if crate::cpu::has!("popcnt") && crate::cpu::has!("bmi1") {
+            // SAFETY: the CPU has POPCNT and BMI1, checked just above.
+            return unsafe { self.fill_popcnt(base, out, len) };
         }
-        let bit = self.bits.trailing_zeros() as usize;
-        Some(self.base + 240 * self.index as u64 + u64::from(BIT_OFFSET[bit]))
+        self.fill_portable(base, out, len)
     }
 
-    /// Consumes the prime [`Self::peek`] returned.
-    #[inline]
-    pub(crate) fn advance(&mut self) {
-        debug_assert!(self.bits != 0);
-        self.bits &= self.bits - 1;
+    /// [`Self::fill`] with the POPCNT and TZCNT instructions (the x86-64 baseline has neither).
+    ///
+    /// # Safety
+    /// The CPU must have POPCNT and BMI1.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt,bmi1")]
+    unsafe fn fill_popcnt(&mut self, base: &SievingPrimes, out: &mut [u64], len: usize) -> usize {
+        self.fill_portable(base, out, len)
+    }
+
+    #[inline(always)]
+    fn fill_portable(&mut self, base: &SievingPrimes, out: &mut [u64], mut len: usize) -> usize {
+        while len + 64 <= out.len() {
+            if 8 * self.index >= self.bytes.len() {
+                if self.next_lo > self.limit {
+                    break;
+                }
+                self.refill(base);
+                continue;
+            }
+            let mut bits = self.word(self.index);
+            let word_base = self.base + 240 * self.index as u64;
+            self.index += 1;
+            let n = bits.count_ones() as usize;
+            for quad in out[len..len + 64].chunks_exact_mut(4).take(n.div_ceil(4)) {
+                for slot in quad {
+                    *slot = word_base + u64::from(BIT_OFFSET[bits.trailing_zeros() as usize]);
+                    bits &= bits.wrapping_sub(1);
+                }
+            }
+            len += n;
+        }
+        len
     }
 
     /// Sieves the next block and points at its first word.
@@ -212,21 +238,26 @@ impl Generator {
         self.base = first.expect("a block has a segment");
         self.next_lo = hi + 1;
         self.index = 0;
-        self.bits = if self.bytes.is_empty() {
-            0
-        } else {
-            self.word(0)
-        };
     }
 }
 
+/// Primes a [`PrimeSource`] reads ahead at a time: 4 KiB, in the L1 cache.
+pub(crate) const BATCH: usize = 512;
+
 /// The sieving primes of one interval in increasing order, for the sieves' set-up loops: the stored
 /// ones, then those of a generator borrowed from the sieve (made on its first need) while they are
-/// used, and given back by [`Self::give_back`].
+/// used, and given back by [`Self::give_back`]. They are read ahead into a batch.
 pub(crate) struct PrimeSource<'a> {
     primes: &'a SievingPrimes,
     next_stored: usize,
     generator: Option<Box<Generator>>,
+    /// Primes read ahead, in increasing order: `batch[next..len]`.
+    batch: Vec<u64>,
+    next: usize,
+    len: usize,
+    /// The last `last` asked for, and its square root.
+    last: u64,
+    root: u64,
 }
 
 impl<'a> PrimeSource<'a> {
@@ -246,28 +277,68 @@ impl<'a> PrimeSource<'a> {
             primes,
             next_stored: 0,
             generator,
+            batch: vec![0; BATCH],
+            next: 0,
+            len: 0,
+            last: 0,
+            root: 0,
         }
     }
 
     /// The next prime, consumed, if its square is at most `last`; `None` (consuming nothing) if
     /// it is larger or no prime is left.
     #[inline]
-    pub(crate) fn next_squared_up_to(&mut self, last: u128) -> Option<u64> {
-        let stored = self.primes.stored();
-        let p = if let Some(&p) = stored.get(self.next_stored) {
-            u64::from(p)
-        } else {
-            self.generator.as_mut()?.peek(self.primes)?
-        };
-        if u128::from(p) * u128::from(p) > last {
+    pub(crate) fn next_squared_up_to(&mut self, last: u64) -> Option<u64> {
+        if last != self.last {
+            self.last = last;
+            self.root = last.isqrt();
+        }
+        if self.next == self.len && !self.read_ahead() {
             return None;
         }
-        if self.next_stored < stored.len() {
-            self.next_stored += 1;
-        } else if let Some(g) = self.generator.as_mut() {
-            g.advance();
+        let p = self.batch[self.next];
+        if p > self.root {
+            return None;
         }
+        self.next += 1;
         Some(p)
+    }
+
+    /// The next primes, consumed, while their squares are at most `last`, up to the end of the
+    /// batch read ahead: the primes [`Self::next_squared_up_to`] would return next, one run at a
+    /// time (at most [`BATCH`]); empty when it would return `None`.
+    #[inline]
+    pub(crate) fn run_squared_up_to(&mut self, last: u64) -> &[u64] {
+        if last != self.last {
+            self.last = last;
+            self.root = last.isqrt();
+        }
+        if self.next == self.len && !self.read_ahead() {
+            return &[];
+        }
+        let root = self.root;
+        let from = self.next;
+        self.next += self.batch[from..self.len].partition_point(|&p| p <= root);
+        &self.batch[from..self.next]
+    }
+
+    /// Refills the batch with the next primes; false if none is left.
+    #[cold]
+    fn read_ahead(&mut self) -> bool {
+        self.next = 0;
+        self.len = 0;
+        let stored = &self.primes.stored()[self.next_stored..];
+        if !stored.is_empty() {
+            let n = stored.len().min(BATCH);
+            for (to, &p) in self.batch.iter_mut().zip(&stored[..n]) {
+                *to = u64::from(p);
+            }
+            self.len = n;
+            self.next_stored += n;
+        } else if let Some(g) = self.generator.as_mut() {
+            self.len = g.fill(self.primes, &mut self.batch, 0);
+        }
+        self.len > 0
     }
 
     /// Puts the borrowed generator (if any) back into `slot`, for the sieve's next interval.
@@ -306,13 +377,22 @@ mod tests {
                 .collect();
             generator.restart(limit);
             let mut got = Vec::new();
-            while let Some(p) = generator.peek(&base) {
-                generator.advance();
-                got.push(p);
+            // Small batches: many of them, some ending a block.
+            let mut batch = [0; 100];
+            let mut short = false;
+            loop {
+                let len = generator.fill(&base, &mut batch, 0);
+                // Only the last batches are short: the generator was exhausted.
+                assert!(!short || len == 0, "a batch after a short one");
+                short = len + 64 <= batch.len();
+                if len == 0 {
+                    break;
+                }
+                got.extend_from_slice(&batch[..len]);
             }
             assert_eq!(got, want, "limit {limit}");
             // Exhausted, it stays so.
-            assert_eq!(generator.peek(&base), None);
+            assert_eq!(generator.fill(&base, &mut batch, 0), 0);
         }
     }
 }

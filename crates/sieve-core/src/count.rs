@@ -206,6 +206,56 @@ impl Tally {
     }
 }
 
+/// The number of set bits in `bytes` (a segment's primes in the modulo-30 layout), with the
+/// CPU's vector popcount where it has one, chosen as [`Tally`]'s. The x86-64 baseline has no
+/// popcount instruction: its loop is 2 to 3 % of counting `[0, 10^10]` (AMD EPYC Zen 4).
+pub(crate) fn ones(bytes: &[u8]) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if crate::cpu::has!("avx512f")
+        && crate::cpu::has!("avx512vpopcntdq")
+        && crate::cpu::has!("popcnt")
+    {
+        // SAFETY: the CPU has AVX-512F, AVX512-VPOPCNTDQ and POPCNT, checked just above.
+        return unsafe { ones_avx512(bytes) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if crate::cpu::has!("avx2") && crate::cpu::has!("popcnt") {
+        // SAFETY: the CPU supports AVX2 and POPCNT, checked just above.
+        return unsafe { ones_avx2(bytes) };
+    }
+    ones_portable(bytes)
+}
+
+/// [`ones`] with AVX2 and POPCNT.
+///
+/// # Safety
+/// The CPU must support AVX2 and POPCNT.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,popcnt")]
+unsafe fn ones_avx2(bytes: &[u8]) -> u64 {
+    ones_portable(bytes)
+}
+
+/// [`ones`] with AVX-512's 64-bit vector popcount.
+///
+/// # Safety
+/// The CPU must support AVX-512F, AVX512-VPOPCNTDQ and POPCNT.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vpopcntdq,popcnt")]
+unsafe fn ones_avx512(bytes: &[u8]) -> u64 {
+    ones_portable(bytes)
+}
+
+#[inline(always)]
+fn ones_portable(bytes: &[u8]) -> u64 {
+    let words = bytes.chunks_exact(8);
+    let rest = words.remainder();
+    words
+        .map(|w| u64::from(u64::from_le_bytes(w.try_into().expect("8 bytes")).count_ones()))
+        .sum::<u64>()
+        + rest.iter().map(|&b| u64::from(b.count_ones())).sum::<u64>()
+}
+
 /// `len` words of every density for tests of the counting loops: random, sparse (two or three
 /// random words ANDed), dense (two ORed), all ones and all zeros, from a fixed xorshift seed.
 #[cfg(test)]
@@ -267,6 +317,40 @@ mod tests {
                 want.0,
                 words.iter().map(|w| u64::from(w.count_ones())).sum()
             );
+        }
+    }
+
+    /// [`ones`] on this CPU's path and on every other it has counts the bits of byte slices of
+    /// every length and alignment.
+    #[test]
+    fn every_ones_path_agrees() {
+        let bytes: Vec<u8> = mixed_words(200)
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        for start in [0, 1, 3, 8] {
+            for len in [0, 1, 7, 8, 9, 63, 64, 65, 1000, bytes.len() - start] {
+                let slice = &bytes[start..start + len];
+                let want: u64 = slice.iter().map(|&b| u64::from(b.count_ones())).sum();
+                assert_eq!(ones(slice), want, "[{start}, +{len}]");
+                assert_eq!(ones_portable(slice), want);
+                #[cfg(target_arch = "x86_64")]
+                {
+                    if std::arch::is_x86_feature_detected!("avx2")
+                        && std::arch::is_x86_feature_detected!("popcnt")
+                    {
+                        // SAFETY: the CPU supports AVX2 and POPCNT, checked just above.
+                        assert_eq!(unsafe { ones_avx2(slice) }, want, "avx2");
+                    }
+                    if std::arch::is_x86_feature_detected!("avx512f")
+                        && std::arch::is_x86_feature_detected!("avx512vpopcntdq")
+                        && std::arch::is_x86_feature_detected!("popcnt")
+                    {
+                        // SAFETY: the CPU has the three, checked just above.
+                        assert_eq!(unsafe { ones_avx512(slice) }, want, "avx512");
+                    }
+                }
+            }
         }
     }
 }

@@ -38,12 +38,14 @@
 //! up to a quarter, the bucket primes' heights were slower than the odd-only kernel (1.08 to
 //! 1.17 times at `10^15`).
 
-use crate::base_primes::{Generator, PrimeSource};
+use crate::base_primes::{Generator, PrimeSource, BATCH};
 use crate::pool::{BlockLists, Entry};
 use crate::presieve::PreSieve;
 use crate::segment::SieveConfig;
 use crate::small::opaque;
-use crate::wheel::{first_multiple, first_multiple_210, RESIDUES, RESIDUES_210};
+use crate::wheel::{
+    div_ceil_all, first_multiple_210_above, first_multiple_above, RESIDUES, RESIDUES_210,
+};
 use crate::SievingPrimes;
 
 /// The index in [`RESIDUES`] of `x`, a residue coprime to 30.
@@ -596,12 +598,7 @@ impl Sieve30 {
         // The top bit (a number ≡ 29 mod 30) of the byte before the current segment.
         let mut carry = 0u64;
         self.sieve_segments(primes, lo, hi, |_, seg| {
-            let chunks = seg.chunks_exact(8);
-            let rest = chunks.remainder();
-            count += chunks
-                .map(|c| u64::from(u64::from_le_bytes(c.try_into().expect("8 bytes")).count_ones()))
-                .sum::<u64>();
-            count += rest.iter().map(|&b| u64::from(b.count_ones())).sum::<u64>();
+            count += crate::count::ones(seg);
             if twins {
                 for c in seg.chunks(8) {
                     let mut b = [0u8; 8];
@@ -657,6 +654,7 @@ impl Sieve30 {
             self.buffer.resize(need, 0);
         }
         let mut source = PrimeSource::new(primes, max_prime, &mut self.generator);
+        let mut quotients = [0u64; BATCH];
         self.small.clear(small_max.min(max_prime));
         self.medium.clear(medium_max.min(max_prime));
         self.sparse.clear();
@@ -669,7 +667,8 @@ impl Sieve30 {
         for k in 0..segments {
             let seg_lo = start + k * 30 * seg_bytes as u64;
             let nbytes = bytes_of(k);
-            let seg_last = (u128::from(seg_lo) + 30 * nbytes as u128 - 1).min(u128::from(hi));
+            let seg_last =
+                (u128::from(seg_lo) + 30 * nbytes as u128 - 1).min(u128::from(hi)) as u64;
             let next_head = if k + 1 < segments {
                 bytes_of(k + 1).div_ceil(8).min(slack_words)
             } else {
@@ -686,9 +685,25 @@ impl Sieve30 {
             let bytes: &mut [u8] = unsafe {
                 std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), 8 * words.len())
             };
-            while let Some(p) = source.next_squared_up_to(seg_last) {
-                if p > sparse_max {
-                    if let Some((n, w)) = first_multiple_210(p, seg_lo, hi) {
+            loop {
+                let run = source.run_squared_up_to(seg_last);
+                if run.is_empty() {
+                    break;
+                }
+                // The first multiples start from the quotients `ceil(seg_lo / p)`, all at once.
+                let quotients = &mut quotients[..run.len()];
+                div_ceil_all(seg_lo, run, quotients);
+                let split = run.partition_point(|&p| p <= sparse_max);
+                let (run, bucket) = run.split_at(split);
+                let (quotients, bucket_quotients) = quotients.split_at(split);
+                for (&p, &quotient) in bucket.iter().zip(bucket_quotients) {
+                    // No multiple at all in [seg_lo, hi] (most primes, for a short interval near
+                    // 2^64): cheaper to see than the wheel's first multiple. Exact in wrapping
+                    // arithmetic: the first multiple is less than `p` past `seg_lo`.
+                    if quotient.wrapping_mul(p).wrapping_sub(seg_lo) > hi - seg_lo {
+                        continue;
+                    }
+                    if let Some((n, w)) = first_multiple_210_above(p, quotient, hi) {
                         let byte = (n - seg_lo) / 30;
                         self.buckets.insert(
                             (p / 30) as u32,
@@ -697,53 +712,54 @@ impl Sieve30 {
                             bit_of(p % 30) * 48 + w,
                         );
                     }
-                    continue;
                 }
-                let Some((n, w)) = first_multiple(p, seg_lo, hi) else {
-                    continue;
-                };
-                if p > medium_max {
-                    self.sparse.insert(p, (n - seg_lo) / 30, w);
-                    continue;
-                }
-                // The turn that holds `n` (its first multiple `p m` has `m ≡ 1 mod 30`). Its hits
-                // before `n` are composite (`m > 1`, as `p > 30`); one that starts before the
-                // segment has its hits there skipped, and ends less than `p` bytes into it.
-                let (a, c) = ((p / 30) as usize, bit_of(p % 30));
-                let back = (RESIDUES[w] as usize - 1) * a + TURN_CARRY[c][w];
-                let start = ((n - seg_lo) / 30) as isize - back as isize;
-                if bounded && p > small_max {
-                    // `cross_off_bounded` skips the hits before the segment.
-                    self.medium.push(p, start as i32 as u32 as usize);
-                    continue;
-                }
-                let b = if start >= 0 {
-                    start as usize
-                } else {
-                    // Its hits lie below `start + p < p`.
-                    assert!(p as usize + 8 <= bytes.len());
-                    let ptr = bytes.as_mut_ptr();
-                    // SAFETY: writes below `p + 8 <= bytes.len()` only (asserted just above);
-                    // `bytes` is only used through `ptr` here.
-                    unsafe {
-                        let stop = p as usize;
-                        match c {
-                            0 => partial_turn::<0>(ptr, stop, a, start),
-                            1 => partial_turn::<1>(ptr, stop, a, start),
-                            2 => partial_turn::<2>(ptr, stop, a, start),
-                            3 => partial_turn::<3>(ptr, stop, a, start),
-                            4 => partial_turn::<4>(ptr, stop, a, start),
-                            5 => partial_turn::<5>(ptr, stop, a, start),
-                            6 => partial_turn::<6>(ptr, stop, a, start),
-                            _ => partial_turn::<7>(ptr, stop, a, start),
-                        }
+                for (&p, &quotient) in run.iter().zip(quotients) {
+                    let Some((n, w)) = first_multiple_above(p, quotient, hi) else {
+                        continue;
+                    };
+                    if p > medium_max {
+                        self.sparse.insert(p, (n - seg_lo) / 30, w);
+                        continue;
                     }
-                    (start + p as isize) as usize
-                };
-                if p <= small_max {
-                    self.small.push(p, b);
-                } else {
-                    self.medium.push(p, b);
+                    // The turn that holds `n` (its first multiple `p m` has `m ≡ 1 mod 30`). Its hits
+                    // before `n` are composite (`m > 1`, as `p > 30`); one that starts before the
+                    // segment has its hits there skipped, and ends less than `p` bytes into it.
+                    let (a, c) = ((p / 30) as usize, bit_of(p % 30));
+                    let back = (RESIDUES[w] as usize - 1) * a + TURN_CARRY[c][w];
+                    let start = ((n - seg_lo) / 30) as isize - back as isize;
+                    if bounded && p > small_max {
+                        // `cross_off_bounded` skips the hits before the segment.
+                        self.medium.push(p, start as i32 as u32 as usize);
+                        continue;
+                    }
+                    let b = if start >= 0 {
+                        start as usize
+                    } else {
+                        // Its hits lie below `start + p < p`.
+                        assert!(p as usize + 8 <= bytes.len());
+                        let ptr = bytes.as_mut_ptr();
+                        // SAFETY: writes below `p + 8 <= bytes.len()` only (asserted just above);
+                        // `bytes` is only used through `ptr` here.
+                        unsafe {
+                            let stop = p as usize;
+                            match c {
+                                0 => partial_turn::<0>(ptr, stop, a, start),
+                                1 => partial_turn::<1>(ptr, stop, a, start),
+                                2 => partial_turn::<2>(ptr, stop, a, start),
+                                3 => partial_turn::<3>(ptr, stop, a, start),
+                                4 => partial_turn::<4>(ptr, stop, a, start),
+                                5 => partial_turn::<5>(ptr, stop, a, start),
+                                6 => partial_turn::<6>(ptr, stop, a, start),
+                                _ => partial_turn::<7>(ptr, stop, a, start),
+                            }
+                        }
+                        (start + p as isize) as usize
+                    };
+                    if p <= small_max {
+                        self.small.push(p, b);
+                    } else {
+                        self.medium.push(p, b);
+                    }
                 }
             }
             let shift = if k + 1 < segments { seg_bytes } else { 0 };

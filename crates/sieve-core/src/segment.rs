@@ -420,7 +420,7 @@ impl Sieve {
             let buffer = &mut buf[..seg_words + slack_words];
             // Bring in the primes whose square falls in this segment (all of them at once when the
             // interval starts above their squares).
-            while let Some(p) = source.next_squared_up_to(u128::from(seg_last)) {
+            while let Some(p) = source.next_squared_up_to(seg_last) {
                 if p >= bucket_min {
                     // At most four hits per segment: a bucket prime on the modulo-210 wheel.
                     if let Some((n, wheel)) = first_multiple_210(p, seg_lo, hi) {
