@@ -653,7 +653,7 @@ impl Sieve30 {
         if self.buffer.len() < need {
             self.buffer.resize(need, 0);
         }
-        let mut source = PrimeSource::new(primes, max_prime, &mut self.generator);
+        let mut source = PrimeSource::new(primes, max_prime, l1_bytes, &mut self.generator);
         let mut quotients = [0u64; BATCH];
         self.small.clear(small_max.min(max_prime));
         self.medium.clear(medium_max.min(max_prime));

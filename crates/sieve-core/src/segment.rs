@@ -372,7 +372,12 @@ impl Sieve {
         let bucket_min = (seg_bits / BUCKET_DIVISOR) as u64;
         let max_prime = hi.isqrt(); // at least the largest sieving prime used
                                     // Primes above the stored ones come from the generator, which this call borrows.
-        let mut source = PrimeSource::new(primes, max_prime, &mut self.generator);
+        let mut source = PrimeSource::new(
+            primes,
+            max_prime,
+            self.config.l1_bytes(),
+            &mut self.generator,
+        );
         self.small.clear();
         self.lower_medium.clear();
         self.medium.clear();
