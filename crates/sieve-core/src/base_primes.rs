@@ -17,7 +17,7 @@ pub(crate) const STORED_MAX: u64 = 1 << 16;
 
 /// The most numbers in a block of generated primes: their modulo-30 bytes take 140 KB. Each
 /// block pays the first multiples of the primes up to its square root once (up to 6,500 near
-/// 2^32): near 2^64 a chunk reads 1,024 blocks.
+/// 2^32): near 2^64 a chunk reads about 1,500 blocks (768 of them of `2^22` numbers).
 const GENERATOR_BLOCK: u64 = 1 << 22;
 
 /// Numbers in the block of generated primes that starts at `lo`: `64 sqrt(lo)`, so that the first
@@ -123,7 +123,8 @@ pub(crate) struct Generator {
 }
 
 /// For bit `i` of a word of modulo-30 bytes, its number's offset from the word's first number;
-/// entry 64 (the trailing zeros of an empty word) is never used.
+/// entry 64 (the trailing zeros of an empty word) is read for the junk entries past a word's
+/// last prime, and its value is never kept.
 const BIT_OFFSET: [u8; 65] = {
     let mut t = [0; 65];
     let mut i = 0;
@@ -136,7 +137,7 @@ const BIT_OFFSET: [u8; 65] = {
 
 impl Generator {
     /// A generator whose sieve takes chunks of `l1_bytes` (the L1 data cache's size) and
-    /// segments of 8 such chunks, as the main sieve's caches allow: a block near `2^32` (140 KB)
+    /// segments of 8 such chunks: with an L1 of 32 KiB or more, a block near `2^32` (140 KB)
     /// is one segment. AMD EPYC Zen 4, `[2^64 - 10^6, 2^64 - 1]` (nearly all generation and
     /// set-up): 0.87 s, against 1.08 s with 16 KiB chunks, 32 KiB segments and blocks of `2^21`
     /// numbers (its primes from `2^14` to `2^16` were sparse primes, one hit at a time), and
@@ -198,6 +199,10 @@ impl Generator {
 
     #[inline(always)]
     fn fill_portable(&mut self, base: &SievingPrimes, out: &mut [u64], mut len: usize) -> usize {
+        debug_assert!(
+            len + 64 <= out.len(),
+            "no room for a word: it would look exhausted"
+        );
         while len + 64 <= out.len() {
             if 8 * self.index >= self.bytes.len() {
                 if self.next_lo > self.limit {
@@ -257,7 +262,7 @@ pub(crate) struct PrimeSource<'a> {
     next_stored: usize,
     generator: Option<Box<Generator>>,
     /// Primes read ahead, in increasing order: `batch[next..len]`.
-    batch: Vec<u64>,
+    batch: [u64; BATCH],
     next: usize,
     len: usize,
     /// The last `last` asked for, and its square root.
@@ -286,7 +291,7 @@ impl<'a> PrimeSource<'a> {
             primes,
             next_stored: 0,
             generator,
-            batch: vec![0; BATCH],
+            batch: [0; BATCH],
             next: 0,
             len: 0,
             last: 0,
@@ -402,6 +407,39 @@ mod tests {
             assert_eq!(got, want, "limit {limit}");
             // Exhausted, it stays so.
             assert_eq!(generator.fill(&base, &mut batch, 0), 0);
+        }
+    }
+
+    /// Generators for small L1 caches (many segments a block; with 1 KiB chunks, bucket primes
+    /// in the generator's own sieve) yield the same primes as one for a 32 KiB L1, up to a limit
+    /// with blocks of `2^18` numbers and more (`2^28`).
+    #[test]
+    fn generators_for_every_l1_agree() {
+        let limit = if cfg!(miri) { 100_000 } else { 1 << 28 };
+        let base = SievingPrimes::up_to(limit);
+        // The count and an order-sensitive checksum of every prime the generator yields.
+        let run = |l1_bytes: usize| {
+            let mut generator = Generator::new(l1_bytes);
+            generator.restart(limit);
+            let mut batch = [0; BATCH];
+            let (mut count, mut sum) = (0u64, 0u64);
+            loop {
+                let len = generator.fill(&base, &mut batch, 0);
+                if len == 0 {
+                    break;
+                }
+                for &p in &batch[..len] {
+                    count += 1;
+                    sum = sum.wrapping_mul(31).wrapping_add(p);
+                }
+            }
+            (count, sum)
+        };
+        let want = run(32 << 10);
+        // pi(2^28) - pi(2^16) = 14,630,843 - 6,542; pi(10^5) - pi(2^16) = 9,592 - 6,542.
+        assert_eq!(want.0, if cfg!(miri) { 3_050 } else { 14_624_301 });
+        for l1_bytes in [1 << 10, 2 << 10, 16 << 10] {
+            assert_eq!(run(l1_bytes), want, "L1 {l1_bytes}");
         }
     }
 }

@@ -158,12 +158,13 @@ const F64_DIVISORS: std::ops::Range<u64> = 1 << 12..1 << 32;
 pub(crate) fn div_ceil_all(from: u64, divisors: &[u64], quotients: &mut [u64]) {
     assert_eq!(divisors.len(), quotients.len());
     #[cfg(target_arch = "x86_64")]
-    if crate::cpu::has!("avx512f") && crate::cpu::has!("avx512dq") {
+    if crate::cpu::has!("avx512f") && crate::cpu::has!("avx512dq") && crate::cpu::has!("avx512vl") {
         let in_range = divisors
             .iter()
             .fold(true, |ok, d| ok & F64_DIVISORS.contains(d));
         if in_range {
-            // SAFETY: the CPU has the features enabled, checked just above.
+            // SAFETY: the CPU has the features enabled, and every divisor is in
+            // `F64_DIVISORS`, both checked just above.
             unsafe { div_ceil_all_avx512(from, divisors, quotients) };
             return;
         }
@@ -176,11 +177,12 @@ pub(crate) fn div_ceil_all(from: u64, divisors: &[u64], quotients: &mut [u64]) {
 /// [`div_ceil_by_f64`] compiled for AVX-512, where it runs eight divisors a step.
 ///
 /// # Safety
-/// The CPU must have AVX-512 F, DQ and VL.
+/// The CPU must have AVX-512 F, DQ and VL, and every divisor must be in [`F64_DIVISORS`].
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq,avx512vl")]
 unsafe fn div_ceil_all_avx512(from: u64, divisors: &[u64], quotients: &mut [u64]) {
-    div_ceil_by_f64(from, divisors, quotients);
+    // SAFETY: the divisors are in range (this function's contract).
+    unsafe { div_ceil_by_f64(from, divisors, quotients) };
 }
 
 /// `quotients[i] = ceil(from / divisors[i])` for divisors in [`F64_DIVISORS`], without an
@@ -192,21 +194,21 @@ unsafe fn div_ceil_all_avx512(from: u64, divisors: &[u64], quotients: &mut [u64]
 /// for `d >= 2^12`. The remainder `from - q d` (exact in wrapping `u64` arithmetic, in
 /// `[-d, 2d)`, `|.| < 2^33`) then corrects `q` by one step either way.
 ///
-/// # Panics
-/// In debug builds, if a divisor is outside [`F64_DIVISORS`] (in release builds the quotient is
-/// then wrong).
+/// # Safety
+/// Every divisor must be in [`F64_DIVISORS`]: outside it the estimate may be infinite, NaN or
+/// beyond `i64` (checked in debug builds).
 #[cfg_attr(
     not(target_arch = "x86_64"),
     allow(dead_code, reason = "AVX-512 only; tested everywhere")
 )]
 #[inline(always)]
-fn div_ceil_by_f64(from: u64, divisors: &[u64], quotients: &mut [u64]) {
+unsafe fn div_ceil_by_f64(from: u64, divisors: &[u64], quotients: &mut [u64]) {
     let from_f = from as f64;
     for (q, &d) in quotients.iter_mut().zip(divisors) {
         debug_assert!(F64_DIVISORS.contains(&d));
         let x = from_f / (d as u32 as f64);
-        // SAFETY: `0 <= x <= 2^64 / 2^12 = 2^52`: finite and within i64 (and `d < 2^32` so the
-        // cast above kept it whole).
+        // SAFETY: `0 <= x <= 2^64 / 2^12 = 2^52`: finite and within i64, as `d` is in
+        // `F64_DIVISORS` (the contract; so the cast above kept it whole).
         let est = unsafe { x.to_int_unchecked::<i64>() } as u64;
         let r = from.wrapping_sub(est.wrapping_mul(d)) as i64;
         let d = d as i64;
@@ -226,7 +228,8 @@ mod tests {
 
     /// The `f64` quotients against integer division, at the edges of their range (divisors
     /// `2^12` and `2^32 - 1`, dividends at powers of two, near `2^64` and small) and on random
-    /// pairs; and [`div_ceil_all`] (whichever path this CPU takes) on the same.
+    /// pairs; and [`div_ceil_all`] (whichever path this CPU takes: its AVX-512 build is only
+    /// tested on a CPU that has AVX-512, the scalar estimate everywhere) on the same.
     #[test]
     fn quotients_by_f64_are_exact() {
         let mut divisors: Vec<u64> = vec![
@@ -267,7 +270,8 @@ mod tests {
         let mut got = vec![0; divisors.len()];
         for &from in froms {
             let want: Vec<u64> = divisors.iter().map(|&d| from.div_ceil(d)).collect();
-            div_ceil_by_f64(from, &divisors, &mut got);
+            // SAFETY: every divisor is in `F64_DIVISORS` (drawn from it above).
+            unsafe { div_ceil_by_f64(from, &divisors, &mut got) };
             assert_eq!(got, want, "from {from}");
             got.fill(0);
             div_ceil_all(from, &divisors, &mut got);
