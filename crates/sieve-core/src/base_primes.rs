@@ -299,28 +299,10 @@ impl<'a> PrimeSource<'a> {
         }
     }
 
-    /// The next prime, consumed, if its square is at most `last`; `None` (consuming nothing) if
-    /// it is larger or no prime is left.
-    #[inline]
-    pub(crate) fn next_squared_up_to(&mut self, last: u64) -> Option<u64> {
-        if last != self.last {
-            self.last = last;
-            self.root = last.isqrt();
-        }
-        if self.next == self.len && !self.read_ahead() {
-            return None;
-        }
-        let p = self.batch[self.next];
-        if p > self.root {
-            return None;
-        }
-        self.next += 1;
-        Some(p)
-    }
-
-    /// The next primes, consumed, while their squares are at most `last`, up to the end of the
-    /// batch read ahead: the primes [`Self::next_squared_up_to`] would return next, one run at a
-    /// time (at most [`BATCH`]); empty when it would return `None`.
+    /// The next primes, in increasing order and consumed, while their squares are at most
+    /// `last`, up to the end of the batch read ahead (at most [`BATCH`] of them); empty when the
+    /// next prime's square is above `last` or no prime is left. Calls until an empty run return
+    /// every prime with its square up to `last`, each once.
     #[inline]
     pub(crate) fn run_squared_up_to(&mut self, last: u64) -> &[u64] {
         if last != self.last {

@@ -5,7 +5,7 @@ use std::ops::ControlFlow;
 
 use bitvec::prelude::*;
 
-use crate::base_primes::{Generator, PrimeSource};
+use crate::base_primes::{Generator, PrimeSource, BATCH};
 use crate::bitmap::{odd_count, OddBitmap};
 use crate::bucket::Buckets;
 use crate::count::Counts;
@@ -13,7 +13,7 @@ use crate::mod30::Sieve30;
 use crate::presieve::PreSieve;
 use crate::small::{TurnPrimes, WheelPrime, REACH_210, REACH_30};
 use crate::sparse::SparsePrimes;
-use crate::wheel::{first_multiple, first_multiple_210};
+use crate::wheel::{div_ceil_all, first_multiple_210_above, first_multiple_above};
 use crate::SievingPrimes;
 
 /// Cache sizes that shape the sieve. Sizes are in bytes and are normalised by the constructors:
@@ -378,6 +378,7 @@ impl Sieve {
             self.config.l1_bytes(),
             &mut self.generator,
         );
+        let mut quotients = [0u64; BATCH];
         self.small.clear();
         self.lower_medium.clear();
         self.medium.clear();
@@ -425,48 +426,63 @@ impl Sieve {
             let buffer = &mut buf[..seg_words + slack_words];
             // Bring in the primes whose square falls in this segment (all of them at once when the
             // interval starts above their squares).
-            while let Some(p) = source.next_squared_up_to(seg_last) {
-                if p >= bucket_min {
-                    // At most four hits per segment: a bucket prime on the modulo-210 wheel.
-                    if let Some((n, wheel)) = first_multiple_210(p, seg_lo, hi) {
-                        let bit = (n - seg_lo) / 2;
-                        self.buckets.insert(
-                            p as u32,
-                            k + (bit >> seg_shift),
-                            bit & (seg_bits as u64 - 1),
-                            wheel,
-                        );
-                    }
-                    continue;
+            loop {
+                let run = source.run_squared_up_to(seg_last);
+                if run.is_empty() {
+                    break;
                 }
-                if p <= small_max as u64 {
-                    if let Some((n, wheel)) = first_multiple_210(p, seg_lo, hi) {
+                // The first multiples start from the quotients `ceil(seg_lo / p)`, all at once.
+                let quotients = &mut quotients[..run.len()];
+                div_ceil_all(seg_lo, run, quotients);
+                for (&p, &quotient) in run.iter().zip(quotients.iter()) {
+                    if p >= bucket_min {
+                        // No multiple at all in [seg_lo, hi] (most primes, for a short interval
+                        // near 2^64): cheaper to see than the wheel's first multiple. Exact in
+                        // wrapping arithmetic: the first multiple is less than `p` past `seg_lo`.
+                        if quotient.wrapping_mul(p).wrapping_sub(seg_lo) > hi - seg_lo {
+                            continue;
+                        }
+                        // At most four hits per segment: a bucket prime on the modulo-210 wheel.
+                        if let Some((n, wheel)) = first_multiple_210_above(p, quotient, hi) {
+                            let bit = (n - seg_lo) / 2;
+                            self.buckets.insert(
+                                p as u32,
+                                k + (bit >> seg_shift),
+                                bit & (seg_bits as u64 - 1),
+                                wheel,
+                            );
+                        }
+                        continue;
+                    }
+                    if p <= small_max as u64 {
+                        if let Some((n, wheel)) = first_multiple_210_above(p, quotient, hi) {
+                            let wp = WheelPrime {
+                                prime: p as u32,
+                                next: ((n - seg_lo) / 2) as u32,
+                                wheel: wheel as u32,
+                            };
+                            self.small.push(buffer, wp);
+                        }
+                        continue;
+                    }
+                    let Some((n, wheel)) = first_multiple_above(p, quotient, hi) else {
+                        continue;
+                    };
+                    let bit = (n - seg_lo) / 2;
+                    if p <= medium_max {
                         let wp = WheelPrime {
                             prime: p as u32,
-                            next: ((n - seg_lo) / 2) as u32,
+                            next: bit as u32,
                             wheel: wheel as u32,
                         };
-                        self.small.push(buffer, wp);
-                    }
-                    continue;
-                }
-                let Some((n, wheel)) = first_multiple(p, seg_lo, hi) else {
-                    continue;
-                };
-                let bit = (n - seg_lo) / 2;
-                if p <= medium_max {
-                    let wp = WheelPrime {
-                        prime: p as u32,
-                        next: bit as u32,
-                        wheel: wheel as u32,
-                    };
-                    if p <= lower_medium_max {
-                        self.lower_medium.push(buffer, wp)
+                        if p <= lower_medium_max {
+                            self.lower_medium.push(buffer, wp)
+                        } else {
+                            self.medium.push(buffer, wp)
+                        }
                     } else {
-                        self.medium.push(buffer, wp)
+                        self.sparse.insert(p, bit, wheel);
                     }
-                } else {
-                    self.sparse.insert(p, bit, wheel);
                 }
             }
 

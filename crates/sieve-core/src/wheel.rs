@@ -48,6 +48,7 @@ const NEXT: [(u8, u8); 30] = {
 ///
 /// Starting at `m >= p` never crosses off `p` itself, and every composite with smallest prime factor
 /// `p` is `p * m` with such an `m`. Computed in `u128`, so it cannot overflow near `2^64`.
+#[cfg_attr(not(test), allow(dead_code, reason = "the sieves batch the quotients"))]
 #[inline]
 pub(crate) fn first_multiple(p: u64, from: u64, hi: u64) -> Option<(u64, usize)> {
     first_multiple_above(p, from.div_ceil(p), hi)
@@ -123,6 +124,7 @@ const NEXT_210: [(u8, u8); 210] = {
 
 /// Like [`first_multiple`] for the modulo-210 wheel (`p >= 11`): the first `n = p * m >= from` with
 /// `m >= p` and `gcd(m, 210) = 1`, and the index of `m mod 210` in [`RESIDUES_210`].
+#[cfg_attr(not(test), allow(dead_code, reason = "the sieves batch the quotients"))]
 #[inline]
 pub(crate) fn first_multiple_210(p: u64, from: u64, hi: u64) -> Option<(u64, usize)> {
     first_multiple_210_above(p, from.div_ceil(p), hi)
