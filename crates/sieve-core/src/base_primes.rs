@@ -8,7 +8,7 @@
 //! a block of primes at a time, each used once to find its first multiple and then forgotten.
 
 use crate::presieve::PRESIEVE_MAX;
-use crate::wheel::RESIDUES;
+use crate::wheel::{div_ceil_all, RESIDUES};
 use crate::{Sieve30, SieveConfig};
 
 /// Sieving primes up to this are stored; the ones above are generated. `2^16` is enough to
@@ -252,7 +252,7 @@ impl Generator {
 }
 
 /// Primes a [`PrimeSource`] reads ahead at a time: 4 KiB, in the L1 cache.
-pub(crate) const BATCH: usize = 512;
+const BATCH: usize = 512;
 
 /// The sieving primes of one interval in increasing order, for the sieves' set-up loops: the stored
 /// ones, then those of a generator borrowed from the sieve (made on its first need) while they are
@@ -263,6 +263,8 @@ pub(crate) struct PrimeSource<'a> {
     generator: Option<Box<Generator>>,
     /// Primes read ahead, in increasing order: `batch[next..len]`.
     batch: [u64; BATCH],
+    /// The quotients of the last run (see [`Self::run_squared_up_to`]).
+    quotients: [u64; BATCH],
     next: usize,
     len: usize,
     /// The last `last` asked for, and its square root.
@@ -292,6 +294,7 @@ impl<'a> PrimeSource<'a> {
             next_stored: 0,
             generator,
             batch: [0; BATCH],
+            quotients: [0; BATCH],
             next: 0,
             len: 0,
             last: 0,
@@ -300,22 +303,27 @@ impl<'a> PrimeSource<'a> {
     }
 
     /// The next primes, in increasing order and consumed, while their squares are at most
-    /// `last`, up to the end of the batch read ahead (at most [`BATCH`] of them); empty when the
-    /// next prime's square is above `last` or no prime is left. Calls until an empty run return
-    /// every prime with its square up to `last`, each once.
+    /// `last`, up to the end of the batch read ahead (at most [`BATCH`] of them), with their
+    /// quotients `ceil(from / p)` (where their first multiples start; [`div_ceil_all`], which
+    /// computes a run's at once); empty when the next prime's square is above `last` or no prime
+    /// is left. Calls until an empty run return every prime with its square up to `last`, each
+    /// once.
     #[inline]
-    pub(crate) fn run_squared_up_to(&mut self, last: u64) -> &[u64] {
+    pub(crate) fn run_squared_up_to(&mut self, last: u64, from: u64) -> (&[u64], &[u64]) {
         if last != self.last {
             self.last = last;
             self.root = last.isqrt();
         }
         if self.next == self.len && !self.read_ahead() {
-            return &[];
+            return (&[], &[]);
         }
         let root = self.root;
-        let from = self.next;
-        self.next += self.batch[from..self.len].partition_point(|&p| p <= root);
-        &self.batch[from..self.next]
+        let start = self.next;
+        self.next += self.batch[start..self.len].partition_point(|&p| p <= root);
+        let run = &self.batch[start..self.next];
+        let quotients = &mut self.quotients[..run.len()];
+        div_ceil_all(from, run, quotients);
+        (run, quotients)
     }
 
     /// Refills the batch with the next primes; false if none is left.

@@ -38,14 +38,12 @@
 //! up to a quarter, the bucket primes' heights were slower than the odd-only kernel (1.08 to
 //! 1.17 times at `10^15`).
 
-use crate::base_primes::{Generator, PrimeSource, BATCH};
+use crate::base_primes::{Generator, PrimeSource};
 use crate::pool::{BlockLists, Entry};
 use crate::presieve::PreSieve;
 use crate::segment::SieveConfig;
 use crate::small::opaque;
-use crate::wheel::{
-    div_ceil_all, first_multiple_210_above, first_multiple_above, RESIDUES, RESIDUES_210,
-};
+use crate::wheel::{first_multiple_210_above, first_multiple_above, RESIDUES, RESIDUES_210};
 use crate::SievingPrimes;
 
 /// The index in [`RESIDUES`] of `x`, a residue coprime to 30.
@@ -654,7 +652,6 @@ impl Sieve30 {
             self.buffer.resize(need, 0);
         }
         let mut source = PrimeSource::new(primes, max_prime, l1_bytes, &mut self.generator);
-        let mut quotients = [0u64; BATCH];
         self.small.clear(small_max.min(max_prime));
         self.medium.clear(medium_max.min(max_prime));
         self.sparse.clear();
@@ -686,23 +683,14 @@ impl Sieve30 {
                 std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), 8 * words.len())
             };
             loop {
-                let run = source.run_squared_up_to(seg_last);
+                let (run, quotients) = source.run_squared_up_to(seg_last, seg_lo);
                 if run.is_empty() {
                     break;
                 }
-                // The first multiples start from the quotients `ceil(seg_lo / p)`, all at once.
-                let quotients = &mut quotients[..run.len()];
-                div_ceil_all(seg_lo, run, quotients);
                 let split = run.partition_point(|&p| p <= sparse_max);
                 let (run, bucket) = run.split_at(split);
                 let (quotients, bucket_quotients) = quotients.split_at(split);
                 for (&p, &quotient) in bucket.iter().zip(bucket_quotients) {
-                    // No multiple at all in [seg_lo, hi] (most primes, for a short interval near
-                    // 2^64): cheaper to see than the wheel's first multiple. Exact in wrapping
-                    // arithmetic: the first multiple is less than `p` past `seg_lo`.
-                    if quotient.wrapping_mul(p).wrapping_sub(seg_lo) > hi - seg_lo {
-                        continue;
-                    }
                     if let Some((n, w)) = first_multiple_210_above(p, quotient, hi) {
                         let byte = (n - seg_lo) / 30;
                         self.buckets.insert(

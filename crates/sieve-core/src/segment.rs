@@ -5,7 +5,7 @@ use std::ops::ControlFlow;
 
 use bitvec::prelude::*;
 
-use crate::base_primes::{Generator, PrimeSource, BATCH};
+use crate::base_primes::{Generator, PrimeSource};
 use crate::bitmap::{odd_count, OddBitmap};
 use crate::bucket::Buckets;
 use crate::count::Counts;
@@ -13,7 +13,7 @@ use crate::mod30::Sieve30;
 use crate::presieve::PreSieve;
 use crate::small::{TurnPrimes, WheelPrime, REACH_210, REACH_30};
 use crate::sparse::SparsePrimes;
-use crate::wheel::{div_ceil_all, first_multiple_210_above, first_multiple_above};
+use crate::wheel::{first_multiple_210_above, first_multiple_above};
 use crate::SievingPrimes;
 
 /// Cache sizes that shape the sieve. Sizes are in bytes and are normalised by the constructors:
@@ -378,7 +378,6 @@ impl Sieve {
             self.config.l1_bytes(),
             &mut self.generator,
         );
-        let mut quotients = [0u64; BATCH];
         self.small.clear();
         self.lower_medium.clear();
         self.medium.clear();
@@ -427,21 +426,12 @@ impl Sieve {
             // Bring in the primes whose square falls in this segment (all of them at once when the
             // interval starts above their squares).
             loop {
-                let run = source.run_squared_up_to(seg_last);
+                let (run, quotients) = source.run_squared_up_to(seg_last, seg_lo);
                 if run.is_empty() {
                     break;
                 }
-                // The first multiples start from the quotients `ceil(seg_lo / p)`, all at once.
-                let quotients = &mut quotients[..run.len()];
-                div_ceil_all(seg_lo, run, quotients);
-                for (&p, &quotient) in run.iter().zip(quotients.iter()) {
+                for (&p, &quotient) in run.iter().zip(quotients) {
                     if p >= bucket_min {
-                        // No multiple at all in [seg_lo, hi] (most primes, for a short interval
-                        // near 2^64): cheaper to see than the wheel's first multiple. Exact in
-                        // wrapping arithmetic: the first multiple is less than `p` past `seg_lo`.
-                        if quotient.wrapping_mul(p).wrapping_sub(seg_lo) > hi - seg_lo {
-                            continue;
-                        }
                         // At most four hits per segment: a bucket prime on the modulo-210 wheel.
                         if let Some((n, wheel)) = first_multiple_210_above(p, quotient, hi) {
                             let bit = (n - seg_lo) / 2;

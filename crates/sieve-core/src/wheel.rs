@@ -134,6 +134,11 @@ pub(crate) fn first_multiple_210(p: u64, from: u64, hi: u64) -> Option<(u64, usi
 #[inline]
 pub(crate) fn first_multiple_210_above(p: u64, quotient: u64, hi: u64) -> Option<(u64, usize)> {
     debug_assert!(p >= 11 && p % 2 == 1);
+    // No multiple at all up to `hi` (most bucket primes, for a short interval near 2^64): one
+    // product sees it, cheaper than the wheel's first multiple below, which is at least this one.
+    if u128::from(p) * u128::from(quotient) > u128::from(hi) {
+        return None;
+    }
     let m = quotient.max(p);
     let (delta, w) = NEXT_210[(m % 210) as usize];
     let n = u128::from(p) * u128::from(m + u64::from(delta));
