@@ -26,7 +26,10 @@ const NONE: u32 = u32::MAX;
 /// A sieving prime and, packed as its owner chooses, where its next multiple is. Entry 0 of each
 /// block is instead its header: `prime` holds the next (full) block of the same list or `NONE`
 /// (for a returned block, the next one on the free chain), `packed` the block's own number.
+///
+/// Aligned to its 8 bytes, so that an entry is read and written with one load or store.
 #[derive(Clone, Copy, Default, Debug)]
+#[repr(C, align(8))]
 pub(crate) struct Entry {
     pub(crate) prime: u32,
     pub(crate) packed: u32,
