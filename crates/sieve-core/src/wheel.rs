@@ -3,6 +3,9 @@
 //! A prime `p >= 7` only needs to cross off `p * m` with `gcd(m, 30) = 1`: even `m` give even numbers,
 //! which the odd-only layout does not store, and `m` divisible by 3 or 5 give multiples of 3 or 5,
 //! which the pre-sieve has already removed. That keeps 8 of every 30 multiples instead of 15.
+//!
+//! The modulo-210 and modulo-2310 wheels below skip the multiples of 7 (and of 11) as well, for
+//! the classes of sieving primes whose hits cost the most.
 
 /// The eight residues modulo 30 that are coprime to 30, in increasing order.
 pub(crate) const RESIDUES: [u64; 8] = [1, 7, 11, 13, 17, 19, 23, 29];
@@ -163,10 +166,29 @@ pub(crate) const RESIDUES_2310: [u32; 480] = {
     table
 };
 
+/// The largest gap between consecutive residues of [`RESIDUES_2310`], the wrap included: one
+/// step of the wheel moves a multiple of `p` at most this many times `p` on.
+pub(crate) const MAX_GAP_2310: u64 = {
+    let mut max = 0;
+    let mut w = 0;
+    while w < 480 {
+        let next = if w == 479 {
+            2310 + RESIDUES_2310[0]
+        } else {
+            RESIDUES_2310[w + 1]
+        };
+        if next - RESIDUES_2310[w] > max {
+            max = next - RESIDUES_2310[w];
+        }
+        w += 1;
+    }
+    max as u64
+};
+
 /// For `r = m mod 2310`: how far to advance `m` to the next residue coprime to 2310 (at most 13),
 /// and that residue's index in [`RESIDUES_2310`]. Filled from the top down: 2309 is coprime to
 /// 2310, so no residue needs to wrap around.
-const NEXT_2310: [(u8, u16); 2310] = {
+static NEXT_2310: [(u8, u16); 2310] = {
     let mut table = [(0u8, 0u16); 2310];
     let mut w = 480;
     let mut r = 2310;
@@ -378,11 +400,16 @@ mod tests {
         assert!(RESIDUES_2310
             .iter()
             .all(|&r| [2, 3, 5, 7, 11].iter().all(|q| r % q != 0)));
-        // The largest gap between residues, which sizes the bucket ring, wrap included.
-        let gap = (0..480)
-            .map(|w| (RESIDUES_2310[(w + 1) % 480] + 2310 - RESIDUES_2310[w]) % 2310)
-            .max();
-        assert_eq!(gap, Some(14));
+        // The largest gap, which sizes the bucket ring.
+        assert_eq!(MAX_GAP_2310, 14);
+        // Every residue class of the multiplier (all of `NEXT_2310`), for p = 13.
+        for from in 0..13 * 2 * 2310u64 {
+            let m = (from.div_ceil(13).max(13)..)
+                .find(|m| [2, 3, 5, 7, 11].iter().all(|q| m % q != 0))
+                .unwrap();
+            let got = first_multiple_2310_above(13, from.div_ceil(13), u64::MAX);
+            assert_eq!(got.map(|(n, _)| n), Some(13 * m), "from={from}");
+        }
         for p in [13u64, 101, 8191, 65537, 4294967291] {
             let starts = (0..3000u64).chain([
                 p * p - 1,
