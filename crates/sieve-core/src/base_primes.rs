@@ -169,22 +169,22 @@ impl Generator {
         u64::from_le_bytes(self.bytes[8 * i..8 * i + 8].try_into().expect("8 bytes"))
     }
 
-    /// Writes the next primes into `out` from index `len` on, a word of the block (up to 64
-    /// primes) at a time, while a whole word fits (`len + 64 <= out.len()`), and returns the new
-    /// `len`; stops early only when no prime is left. `base` are the sieving primes of the
+    /// Writes the next primes into `out` from its start, a word of the block (up to 64 primes)
+    /// at a time while a whole word fits (`len + 64 <= out.len()` for the `len` written so far),
+    /// and returns how many it wrote; stops early only when no prime is left. `base` are the sieving primes of the
     /// interval the generator serves: they cover `limit` (so they hold every prime up to
     /// `STORED_MAX`).
     ///
     /// A word's primes are written four at a time without a branch per prime (as primesieve's
     /// `PrimeGenerator::fillNextPrimes`); the entries past the word's last prime are written
     /// with junk and then overwritten or ignored.
-    pub(crate) fn fill(&mut self, base: &SievingPrimes, out: &mut [u64], len: usize) -> usize {
+    pub(crate) fn fill(&mut self, base: &SievingPrimes, out: &mut [u64]) -> usize {
         #[cfg(target_arch = "x86_64")]
         if crate::cpu::has!("popcnt") && crate::cpu::has!("bmi1") {
             // SAFETY: the CPU has POPCNT and BMI1, checked just above.
-            return unsafe { self.fill_popcnt(base, out, len) };
+            return unsafe { self.fill_popcnt(base, out) };
         }
-        self.fill_portable(base, out, len)
+        self.fill_portable(base, out)
     }
 
     /// [`Self::fill`] with the POPCNT and TZCNT instructions (the x86-64 baseline has neither).
@@ -193,16 +193,17 @@ impl Generator {
     /// The CPU must have POPCNT and BMI1.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "popcnt,bmi1")]
-    unsafe fn fill_popcnt(&mut self, base: &SievingPrimes, out: &mut [u64], len: usize) -> usize {
-        self.fill_portable(base, out, len)
+    unsafe fn fill_popcnt(&mut self, base: &SievingPrimes, out: &mut [u64]) -> usize {
+        self.fill_portable(base, out)
     }
 
     #[inline(always)]
-    fn fill_portable(&mut self, base: &SievingPrimes, out: &mut [u64], mut len: usize) -> usize {
+    fn fill_portable(&mut self, base: &SievingPrimes, out: &mut [u64]) -> usize {
         debug_assert!(
-            len + 64 <= out.len(),
+            out.len() >= 64,
             "no room for a word: it would look exhausted"
         );
+        let mut len = 0;
         while len + 64 <= out.len() {
             if 8 * self.index >= self.bytes.len() {
                 if self.next_lo > self.limit {
@@ -340,7 +341,7 @@ impl<'a> PrimeSource<'a> {
             self.len = n;
             self.next_stored += n;
         } else if let Some(g) = self.generator.as_mut() {
-            self.len = g.fill(self.primes, &mut self.batch, 0);
+            self.len = g.fill(self.primes, &mut self.batch);
         }
         self.len > 0
     }
@@ -385,7 +386,7 @@ mod tests {
             let mut batch = [0; 100];
             let mut short = false;
             loop {
-                let len = generator.fill(&base, &mut batch, 0);
+                let len = generator.fill(&base, &mut batch);
                 // Only the last batches are short: the generator was exhausted.
                 assert!(!short || len == 0, "a batch after a short one");
                 short = len + 64 <= batch.len();
@@ -396,7 +397,7 @@ mod tests {
             }
             assert_eq!(got, want, "limit {limit}");
             // Exhausted, it stays so.
-            assert_eq!(generator.fill(&base, &mut batch, 0), 0);
+            assert_eq!(generator.fill(&base, &mut batch), 0);
         }
     }
 
@@ -414,7 +415,7 @@ mod tests {
             let mut batch = [0; BATCH];
             let (mut count, mut sum) = (0u64, 0u64);
             loop {
-                let len = generator.fill(&base, &mut batch, 0);
+                let len = generator.fill(&base, &mut batch);
                 if len == 0 {
                     break;
                 }

@@ -206,54 +206,18 @@ impl Tally {
     }
 }
 
-/// The number of set bits in `bytes` (a segment's primes in the modulo-30 layout), with the
-/// CPU's vector popcount where it has one, chosen as [`Tally`]'s. The x86-64 baseline has no
-/// popcount instruction: its loop is 2 to 3 % of counting `[0, 10^10]` (AMD EPYC Zen 4).
-pub(crate) fn ones(bytes: &[u8]) -> u64 {
-    #[cfg(target_arch = "x86_64")]
-    if crate::cpu::has!("avx512f")
-        && crate::cpu::has!("avx512vpopcntdq")
-        && crate::cpu::has!("popcnt")
-    {
-        // SAFETY: the CPU has AVX-512F, AVX512-VPOPCNTDQ and POPCNT, checked just above.
-        return unsafe { ones_avx512(bytes) };
+crate::cpu::popcount_versions! {
+    /// The number of set bits in `bytes` (a segment's primes in the modulo-30 layout), with the
+    /// CPU's vector popcount where it has one, chosen as [`Tally`]'s. The x86-64 baseline has no
+    /// popcount instruction: its loop is 2 to 3 % of counting `[0, 10^10]` (AMD EPYC Zen 4).
+    pub(crate) fn ones / ones_avx512 / ones_avx2 / ones_portable(bytes: &[u8]) -> u64 {
+        let words = bytes.chunks_exact(8);
+        let rest = words.remainder();
+        words
+            .map(|w| u64::from(u64::from_le_bytes(w.try_into().expect("8 bytes")).count_ones()))
+            .sum::<u64>()
+            + rest.iter().map(|&b| u64::from(b.count_ones())).sum::<u64>()
     }
-    #[cfg(target_arch = "x86_64")]
-    if crate::cpu::has!("avx2") && crate::cpu::has!("popcnt") {
-        // SAFETY: the CPU supports AVX2 and POPCNT, checked just above.
-        return unsafe { ones_avx2(bytes) };
-    }
-    ones_portable(bytes)
-}
-
-/// [`ones`] with AVX2 and POPCNT.
-///
-/// # Safety
-/// The CPU must support AVX2 and POPCNT.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,popcnt")]
-unsafe fn ones_avx2(bytes: &[u8]) -> u64 {
-    ones_portable(bytes)
-}
-
-/// [`ones`] with AVX-512's 64-bit vector popcount.
-///
-/// # Safety
-/// The CPU must support AVX-512F, AVX512-VPOPCNTDQ and POPCNT.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512vpopcntdq,popcnt")]
-unsafe fn ones_avx512(bytes: &[u8]) -> u64 {
-    ones_portable(bytes)
-}
-
-#[inline(always)]
-fn ones_portable(bytes: &[u8]) -> u64 {
-    let words = bytes.chunks_exact(8);
-    let rest = words.remainder();
-    words
-        .map(|w| u64::from(u64::from_le_bytes(w.try_into().expect("8 bytes")).count_ones()))
-        .sum::<u64>()
-        + rest.iter().map(|&b| u64::from(b.count_ones())).sum::<u64>()
 }
 
 /// `len` words of every density for tests of the counting loops: random, sparse (two or three

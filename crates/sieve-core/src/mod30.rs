@@ -45,7 +45,8 @@ use crate::presieve::PreSieve;
 use crate::segment::SieveConfig;
 use crate::small::opaque;
 use crate::wheel::{
-    first_multiple_2310_above, first_multiple_above, MAX_GAP_2310, RESIDUES, RESIDUES_2310,
+    first_multiple_2310_above, first_multiple_above, next_2310, MAX_GAP_2310, RESIDUES,
+    RESIDUES_2310,
 };
 use crate::SievingPrimes;
 
@@ -416,8 +417,8 @@ struct BucketStep {
 /// an AMD EPYC Zen 4 (32 KiB L1d, 1 MiB L2), one thread, interleaved runs (CPU time):
 /// `[10^15, 10^15 + 3 x 10^9]` 3.6 % less time (medians of 11), `[10^15, 10^15 + 10^10]` 3.0 %
 /// (medians of 7), `[2^64 - 10^10, 2^64 - 1]` 1.6 % (medians of 3), `[10^18, 10^18 + 10^10]` the
-/// same. A table of 4-byte steps (16 KiB, the
-/// fields unpacked with shifts and masks) took as long as the modulo-210 wheel.
+/// same. A table of 4-byte steps (16 KiB, the fields unpacked with shifts and masks) took as
+/// long as the modulo-210 wheel.
 static BUCKET_WHEEL: [BucketStep; 4096] = {
     let mut t = [BucketStep {
         gap: 0,
@@ -430,12 +431,7 @@ static BUCKET_WHEEL: [BucketStep; 4096] = {
         let mut w = 0;
         while w < 480 {
             let m = RESIDUES_2310[w] as u64;
-            let next = if w == 479 {
-                2310 + RESIDUES_2310[0] as u64
-            } else {
-                RESIDUES_2310[w + 1] as u64
-            };
-            let gap = next - m;
+            let gap = next_2310(w) - m;
             let x = (RESIDUES[c] * (m % 30)) % 30;
             t[c * 480 + w] = BucketStep {
                 gap: gap as u8,

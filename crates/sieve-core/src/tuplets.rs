@@ -334,54 +334,21 @@ fn count_pair(found: &mut Found, word: u64, next: u64) {
     }
 }
 
-/// The tuplets whose first member is a bit of `words[j]`, `j < words.len() - 1` (each word with
-/// the one after it), on the widest vector instructions the CPU has: a loop without branches that
-/// the compiler vectorises (with AVX-512, eight words per step and a vector popcount). A few times
-/// faster than a word at a time, where counting tuplets took as long as sieving (10^10, Zen 5).
-fn count_pairs(words: &[u64]) -> Found {
-    #[cfg(target_arch = "x86_64")]
-    if crate::cpu::has!("avx512f")
-        && crate::cpu::has!("avx512vpopcntdq")
-        && crate::cpu::has!("popcnt")
-    {
-        // SAFETY: the CPU has AVX-512F, AVX512-VPOPCNTDQ and POPCNT, checked just above.
-        return unsafe { count_pairs_avx512(words) };
+crate::cpu::popcount_versions! {
+    /// The tuplets whose first member is a bit of `words[j]`, `j < words.len() - 1` (each word
+    /// with the one after it), on the widest vector instructions the CPU has: a loop without
+    /// branches that the compiler vectorises (with AVX-512, eight words per step and a vector
+    /// popcount). A few times faster than a word at a time, where counting tuplets took as long
+    /// as sieving (10^10, Zen 5).
+    fn count_pairs / count_pairs_avx512 / count_pairs_avx2 / count_pairs_portable(
+        words: &[u64],
+    ) -> Found {
+        let mut found = [0; 7];
+        for pair in words.windows(2) {
+            count_pair(&mut found, pair[0], pair[1]);
+        }
+        found
     }
-    #[cfg(target_arch = "x86_64")]
-    if crate::cpu::has!("avx2") && crate::cpu::has!("popcnt") {
-        // SAFETY: the CPU supports AVX2 and POPCNT, checked just above.
-        return unsafe { count_pairs_avx2(words) };
-    }
-    count_pairs_portable(words)
-}
-
-/// [`count_pairs`] with AVX-512's vector popcount (Ice Lake and Zen 4 on).
-///
-/// # Safety
-/// The CPU must support AVX512-VPOPCNTDQ.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512vpopcntdq,popcnt")]
-unsafe fn count_pairs_avx512(words: &[u64]) -> Found {
-    count_pairs_portable(words)
-}
-
-/// [`count_pairs`] with AVX2 and hardware popcount (the x86-64 baseline has neither).
-///
-/// # Safety
-/// The CPU must support AVX2 and POPCNT.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,popcnt")]
-unsafe fn count_pairs_avx2(words: &[u64]) -> Found {
-    count_pairs_portable(words)
-}
-
-#[inline(always)]
-fn count_pairs_portable(words: &[u64]) -> Found {
-    let mut found = [0; 7];
-    for pair in words.windows(2) {
-        count_pair(&mut found, pair[0], pair[1]);
-    }
-    found
 }
 
 #[cfg(test)]

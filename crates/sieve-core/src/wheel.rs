@@ -137,15 +137,28 @@ pub(crate) fn first_multiple_210(p: u64, from: u64, hi: u64) -> Option<(u64, usi
 #[inline]
 pub(crate) fn first_multiple_210_above(p: u64, quotient: u64, hi: u64) -> Option<(u64, usize)> {
     debug_assert!(p >= 11 && p % 2 == 1);
+    first_multiple_on(&NEXT_210, p, quotient, hi)
+}
+
+/// The first multiple `p m >= p quotient` with `m >= p` on the wheel modulo `N` whose `next`
+/// table gives, for `m mod N`, the advance to the next residue and that residue's index; and
+/// that index. `None` if the multiple exceeds `hi`.
+#[inline(always)]
+fn first_multiple_on<const N: usize, W: Copy + Into<usize>>(
+    next: &[(u8, W); N],
+    p: u64,
+    quotient: u64,
+    hi: u64,
+) -> Option<(u64, usize)> {
     // No multiple at all up to `hi` (most bucket primes, for a short interval near 2^64): one
     // product sees it, cheaper than the wheel's first multiple below, which is at least this one.
     if u128::from(p) * u128::from(quotient) > u128::from(hi) {
         return None;
     }
     let m = quotient.max(p);
-    let (delta, w) = NEXT_210[(m % 210) as usize];
+    let (delta, w) = next[(m % N as u64) as usize];
     let n = u128::from(p) * u128::from(m + u64::from(delta));
-    (n <= u128::from(hi)).then_some((n as u64, usize::from(w)))
+    (n <= u128::from(hi)).then_some((n as u64, w.into()))
 }
 
 /// The 480 residues modulo 2310 that are coprime to 2310, in increasing order: the modulo-2310
@@ -166,23 +179,29 @@ pub(crate) const RESIDUES_2310: [u32; 480] = {
     table
 };
 
+/// The residue the modulo-2310 wheel visits after `RESIDUES_2310[w]`: the next one, or
+/// `2310 + RESIDUES_2310[0]` after the last.
+pub(crate) const fn next_2310(w: usize) -> u64 {
+    if w == 479 {
+        2310 + RESIDUES_2310[0] as u64
+    } else {
+        RESIDUES_2310[w + 1] as u64
+    }
+}
+
 /// The largest gap between consecutive residues of [`RESIDUES_2310`], the wrap included: one
 /// step of the wheel moves a multiple of `p` at most this many times `p` on.
 pub(crate) const MAX_GAP_2310: u64 = {
     let mut max = 0;
     let mut w = 0;
     while w < 480 {
-        let next = if w == 479 {
-            2310 + RESIDUES_2310[0]
-        } else {
-            RESIDUES_2310[w + 1]
-        };
-        if next - RESIDUES_2310[w] > max {
-            max = next - RESIDUES_2310[w];
+        let gap = next_2310(w) - RESIDUES_2310[w] as u64;
+        if gap > max {
+            max = gap;
         }
         w += 1;
     }
-    max as u64
+    max
 };
 
 /// For `r = m mod 2310`: how far to advance `m` to the next residue coprime to 2310 (at most 13),
@@ -210,14 +229,7 @@ static NEXT_2310: [(u8, u16); 2310] = {
 #[inline]
 pub(crate) fn first_multiple_2310_above(p: u64, quotient: u64, hi: u64) -> Option<(u64, usize)> {
     debug_assert!(p >= 13 && p % 2 == 1);
-    // No multiple at all up to `hi`: one product sees it (see `first_multiple_210_above`).
-    if u128::from(p) * u128::from(quotient) > u128::from(hi) {
-        return None;
-    }
-    let m = quotient.max(p);
-    let (delta, w) = NEXT_2310[(m % 2310) as usize];
-    let n = u128::from(p) * u128::from(m + u64::from(delta));
-    (n <= u128::from(hi)).then_some((n as u64, usize::from(w)))
+    first_multiple_on(&NEXT_2310, p, quotient, hi)
 }
 
 /// The divisors [`div_ceil_by_f64`] is exact for: `[2^12, 2^32)`.
