@@ -15,10 +15,11 @@
 //!   that starts inside the segment ends less than `p` bytes past it, in the slack, which holds
 //!   the next segment's head (pre-sieved ahead, then moved to the front), as in `crate::small`.
 //!   Where no sieving prime is a bucket prime (up to about `10^12` with 512 KiB segments) the
-//!   slack is only the small primes' instead: a medium prime's turn that spans the segment's end
-//!   is crossed off up to it without branches, and the next segment finishes it (a thread's
-//!   memory there is then the segment and its primes, as primesieve's; AMD EPYC Zen 4,
-//!   `[10^12, 10^12 + 10^10]`: 1.24 against 1.50 MB for a second thread, 4 % more time);
+//!   slack is a quarter segment instead: a medium prime's turn that would end past it is
+//!   crossed off up to the segment's end without branches, and the next segment finishes it (a
+//!   thread's memory there is then about the segment and its primes, under primesieve's; AMD
+//!   EPYC Zen 4, second thread, medians of 7: `[0, 10^10]` 716 against 820 KB,
+//!   `[10^12, 10^12 + 5 x 10^9]` 1,348 against 1,584 KB);
 //! - sparse: primes up to twice the segment's bytes (at least four hits per segment), one hit at
 //!   a time, in lists by wheel state (primesieve's `EratMedium`, `crate::sparse`);
 //! - bucket: the rest, Oliveira e Silva's bucket sieve (as `crate::bucket` in the odd-only
@@ -192,12 +193,22 @@ impl TurnLists {
         self.lists[bit_of(p % 30)].push(((p / 30) as u32, b as u32));
     }
 
-    /// As [`Self::cross_off`], but writes nothing at or past `stop + 8` (and only no-ops from
-    /// `stop` on): a turn that spans `stop` is crossed off up to it, and its entry keeps the
-    /// turn's start, `shift` bytes back and so negative, for the next segment to finish. Entries'
-    /// `b` are read as `i32` and lie above `-p`. For primes up to the segment's bytes.
-    fn cross_off_bounded(&mut self, bytes: &mut [u8], stop: usize, shift: usize) {
-        assert!(stop + 8 <= bytes.len());
+    /// As [`Self::cross_off`], but for primes larger than the slack: a whole turn is crossed off
+    /// if it ends within `room` bytes past `stop` (its hits from `stop` on land in the slack, the
+    /// next segment's head), and a turn that would reach further is crossed off up to `stop`
+    /// only (writing no-ops to `stop + 7`), its entry keeping the turn's start, `shift` bytes
+    /// back and so negative, for the next segment to finish (its hits in the head are then
+    /// cleared a second time, which changes nothing). Entries' `b` are read as `i32` and lie
+    /// above `-p`. For primes up to the segment's bytes.
+    ///
+    /// With `room` 0 every turn that spans `stop` is bounded. At `[9 x 10^9, 10^10]` (256 KiB
+    /// segments, medium primes up to 128 KiB) the whole run took 611 million instructions with
+    /// `room` 0, 576 with 16 KiB and 521 with 64 KiB (a quarter segment), and 517 with the whole
+    /// 128 KiB, when no turn is bounded (valgrind's cachegrind). Timed on an AMD EPYC Zen 4, a
+    /// quarter segment against `room` 0: 0.954 at `[0, 10^10]` and 0.955 at
+    /// `[10^12, 10^12 + 5 x 10^9]` (medians of 11).
+    fn cross_off_bounded(&mut self, bytes: &mut [u8], stop: usize, room: usize, shift: usize) {
+        assert!(stop + room.max(8) <= bytes.len());
         // A turn spans two segments at most, and a segment's hits past `stop` are the next one's.
         debug_assert!(shift == 0 || (shift == stop && self.max_prime <= stop));
         let ptr = bytes.as_mut_ptr();
@@ -214,8 +225,9 @@ impl TurnLists {
                         unsafe { partial_turn::<$c>(ptr, stop, a, b) };
                         b += p as isize;
                     }
-                    let whole = (stop + 1).saturating_sub(p);
-                    // SAFETY: a whole turn from below `stop + 1 - p` ends below `stop`.
+                    let whole = (stop + room + 1).saturating_sub(p);
+                    // SAFETY: a whole turn from below `stop + room + 1 - p` ends below
+                    // `stop + room <= bytes.len()`.
                     let b = unsafe { turns::<$c>(ptr, whole, a, b as usize) };
                     if b < stop {
                         // SAFETY: writes below `stop + 8 <= bytes.len()` only.
@@ -531,8 +543,9 @@ fn fill_30(presieve: &PreSieve, words: &mut [u64], seg_lo: u64) {
 
 /// A reusable one-thread sieve in the modulo-30 layout that counts primes (see the module).
 ///
-/// Its memory: a segment and a slack (half a segment where there are bucket primes, else half
-/// an L1 chunk), and 8 bytes per sieving prime above 167, as the odd-only [`crate::Sieve`]. The
+/// Its memory: a segment and a slack (half a segment where there are bucket primes, else a
+/// quarter segment or half an L1 chunk, whichever is larger), and 8 bytes per sieving prime
+/// above 167, as the odd-only [`crate::Sieve`]. The
 /// buffer is allocated for the larger slack; where the smaller one is used, the rest is never
 /// touched (a zeroed allocation that large is fresh pages, costing no memory until written).
 pub struct Sieve30 {
@@ -552,6 +565,9 @@ const SPARSE_FACTOR: usize = 2;
 
 /// Small primes are at most the L1 chunk's bytes over this (see the module).
 const SMALL_DIVISOR: usize = 2;
+/// Where no sieving prime is a bucket prime, the slack is (at least) the segment's bytes over
+/// this. Measured on an AMD EPYC Zen 4 (see `TurnLists::cross_off_bounded`).
+const BOUNDED_SLACK_DIVISOR: usize = 4;
 /// Medium primes are at most the segment's bytes over this; the slack behind the segment holds
 /// the end of one such prime's turn (see the module).
 const MEDIUM_DIVISOR: usize = 2;
@@ -652,13 +668,17 @@ impl Sieve30 {
         let medium_max = (seg_bytes / MEDIUM_DIVISOR) as u64;
         let sparse_max = (seg_bytes * SPARSE_FACTOR) as u64;
         let max_prime = hi.isqrt();
-        // Without bucket primes (up to about 10^12 with 512 KiB segments) the medium primes
-        // cross off bounded turns and the slack holds only the small primes' turn ends: a
-        // thread's memory is then the segment and its sieving primes, as primesieve's.
-        // Bounded turns cost time (3.5 % at 10^12, AMD EPYC Zen 4), so higher up, where the
-        // slack is a small part of a thread's memory, it holds the medium primes' turn ends too.
+        // Without bucket primes (up to about 10^12 with 512 KiB segments) the slack is a quarter
+        // of the segment, and the medium primes' turns that would end past it are bounded (see
+        // `TurnLists::cross_off_bounded`): a thread's memory is then about the segment and its
+        // sieving primes, under primesieve's. Bounded turns cost time, so higher up, where the
+        // slack is a small part of a thread's memory, it holds every medium prime's turn end.
         let bounded = max_prime <= sparse_max;
-        let slack_max = if bounded { small_max } else { medium_max };
+        let slack_max = if bounded {
+            small_max.max((seg_bytes / BOUNDED_SLACK_DIVISOR) as u64)
+        } else {
+            medium_max
+        };
         let slack = (slack_max.min(max_prime) as usize + 64).next_multiple_of(64);
         let need = (seg_bytes + slack) / 8;
         if self.buffer.len() < need {
@@ -772,7 +792,7 @@ impl Sieve30 {
                 self.small.cross_off(bytes, chunk_end, moved);
             }
             if bounded {
-                self.medium.cross_off_bounded(bytes, nbytes, shift);
+                self.medium.cross_off_bounded(bytes, nbytes, slack, shift);
             } else {
                 self.medium.cross_off(bytes, nbytes, shift);
             }
