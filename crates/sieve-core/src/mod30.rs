@@ -103,8 +103,8 @@ const TURN_BIT: [[u32; 8]; 8] = {
 /// the first turn at or after `stop`.
 ///
 /// # Safety
-/// `bytes` must be valid for reads and writes of `stop + p` bytes, and no reference to them may be
-/// used during the call.
+/// `bytes` must be valid for reads and writes of `stop + p - 1` bytes (a turn's hits lie less
+/// than `p - 1` bytes past its start), and no reference to them may be used during the call.
 #[inline(always)]
 unsafe fn turns<const C: usize>(bytes: *mut u8, stop: usize, a: usize, mut b: usize) -> usize {
     let p = 30 * a + RESIDUES[C] as usize;
@@ -113,8 +113,8 @@ unsafe fn turns<const C: usize>(bytes: *mut u8, stop: usize, a: usize, mut b: us
         macro_rules! hit {
             ($k:literal) => {{
                 let at = b + off[$k] + const { TURN_CARRY[C][$k] };
-                debug_assert!(at < stop + p);
-                // SAFETY: b < stop and the offset is below p: within the bytes vouched for.
+                debug_assert!(at < stop + p - 1);
+                // SAFETY: b < stop and the offset is below p - 2: within the bytes vouched for.
                 unsafe { *bytes.add(at) &= const { !(1u8 << TURN_BIT[C][$k]) } };
             }};
         }
@@ -193,16 +193,16 @@ impl TurnLists {
         self.lists[bit_of(p % 30)].push(((p / 30) as u32, b as u32));
     }
 
-    /// As [`Self::cross_off`], but for primes larger than the slack: a whole turn is crossed off
-    /// if it ends within `room` bytes past `stop` (its hits from `stop` on land in the slack, the
-    /// next segment's head), and a turn that would reach further is crossed off up to `stop`
-    /// only (writing no-ops to `stop + 7`), its entry keeping the turn's start, `shift` bytes
-    /// back and so negative, for the next segment to finish (its hits in the head are then
-    /// cleared a second time, which changes nothing). Entries' `b` are read as `i32` and lie
-    /// above `-p`. For primes up to the segment's bytes.
+    /// As [`Self::cross_off`], but for a slack of only `room` bytes, which need not hold every
+    /// turn's end: a whole turn is crossed off if it ends within `room` bytes past `stop` (its
+    /// hits from `stop` on land in the slack, the next segment's head), and a turn that would
+    /// reach further is crossed off up to `stop` only (writing no-ops to `stop + 7`), its entry
+    /// keeping the turn's start, `shift` bytes back and so negative, for the next segment to
+    /// finish (its hits from `stop` on are written there, once). Entries' `b` are read as `i32`
+    /// and lie above `-p`. For primes up to the segment's bytes.
     ///
     /// With `room` 0 every turn that spans `stop` is bounded. At `[9 x 10^9, 10^10]` (256 KiB
-    /// segments, medium primes up to 128 KiB) the whole run took 611 million instructions with
+    /// segments, medium primes up to `10^5`) the whole run took 611 million instructions with
     /// `room` 0, 576 with 16 KiB and 521 with 64 KiB (a quarter segment), and 517 with the whole
     /// 128 KiB, when no turn is bounded (valgrind's cachegrind). Timed on an AMD EPYC Zen 4, a
     /// quarter segment against `room` 0: 0.954 at `[0, 10^10]` and 0.955 at

@@ -73,6 +73,26 @@ fn bucket_primes() {
     check(tiny(), (1 << 31) - 700, (1 << 31) + 66_000);
 }
 
+/// Medium primes' turns across the modulo-30 kernel's segment ends where there are no bucket
+/// primes: its tiny segments are 4 KiB (122,880 numbers) and the slack behind them a quarter
+/// segment (1,088 bytes with its margin), so a turn of a medium prime up to 1,088 that spans a
+/// segment's end ends in the slack, and one of a larger prime (1,091 to 1,499 here) that would
+/// reach past the slack is cut at the end and finished by the next segment. One segment end
+/// (Miri takes minutes per segment here).
+#[test]
+fn medium_turns_end_in_the_slack_or_are_cut() {
+    let (lo, hi): (u64, u64) = (1 << 21, (1 << 21) + 122_880 + 30_000);
+    assert!(
+        hi.isqrt() > 1_090 && hi.isqrt() < 8_192,
+        "medium primes above the slack, no bucket primes"
+    );
+    let want = sieve_interval(&plain_sieve(hi.isqrt()), lo, hi).len() as u64;
+    assert_eq!(
+        Sieve30::new(tiny()).count(&SievingPrimes::for_hi(hi), lo, hi),
+        want
+    );
+}
+
 /// Generated sieving primes (above 2^16): sqrt(hi) just above 2^16.
 #[test]
 fn generated_sieving_primes() {
