@@ -545,9 +545,9 @@ fn fill_30(presieve: &PreSieve, words: &mut [u64], seg_lo: u64) {
 ///
 /// Its memory: a segment and a slack (half a segment where there are bucket primes, else a
 /// quarter segment or half an L1 chunk, whichever is larger), and 8 bytes per sieving prime
-/// above 167, as the odd-only [`crate::Sieve`]. The
-/// buffer is allocated for the larger slack; where the smaller one is used, the rest is never
-/// touched (a zeroed allocation that large is fresh pages, costing no memory until written).
+/// above 167, as the odd-only [`crate::Sieve`]. The buffer is allocated for the larger slack;
+/// where a smaller one is used, the rest is never touched (a zeroed allocation that large is
+/// fresh pages, costing no memory until written).
 pub struct Sieve30 {
     config: SieveConfig,
     presieve: &'static PreSieve,
