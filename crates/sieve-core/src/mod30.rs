@@ -592,6 +592,24 @@ impl Sieve30 {
         }
     }
 
+    /// Makes room in the turn lists for the sieving primes up to `max_prime` at once. The
+    /// generator (`crate::base_primes`) sieves blocks of growing height, and `sieve_segments`
+    /// would grow each list by a few entries per block: every growth a reallocation that can
+    /// leave the old buffer as a hole in the thread's heap.
+    pub(crate) fn reserve_turn_primes(&mut self, max_prime: u64) {
+        let small_max = (self.config.l1_bytes() / SMALL_DIVISOR) as u64;
+        let medium_max = (self.config.segment_bytes() / MEDIUM_DIVISOR) as u64;
+        self.small.clear(small_max.min(max_prime));
+        self.medium.clear(medium_max.min(max_prime));
+    }
+
+    /// The capacities of the small and medium turn lists (for tests of their growth).
+    #[cfg(test)]
+    pub(crate) fn turn_list_capacities(&self) -> Vec<usize> {
+        let lists = self.small.lists.iter().chain(&self.medium.lists);
+        lists.map(Vec::capacity).collect()
+    }
+
     /// The number of primes in `[lo, hi]`.
     ///
     /// # Panics
