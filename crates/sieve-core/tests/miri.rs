@@ -93,6 +93,21 @@ fn medium_turns_end_in_the_slack_or_are_cut() {
     );
 }
 
+/// The same where there are bucket primes (above 8,191 here): the slack is then 3/8 of a segment
+/// (1,600 bytes with its margin), so the turns of the medium primes from 1,601 to 2,048 that
+/// would reach past it are cut at the segment's end and finished by the next segment. One
+/// segment end.
+#[test]
+fn medium_turns_cut_where_there_are_bucket_primes() {
+    let (lo, hi): (u64, u64) = (1 << 27, (1 << 27) + 122_880 + 30_000);
+    assert!(hi.isqrt() > 8_192, "bucket primes");
+    let want = sieve_interval(&plain_sieve(hi.isqrt()), lo, hi).len() as u64;
+    assert_eq!(
+        Sieve30::new(tiny()).count(&SievingPrimes::for_hi(hi), lo, hi),
+        want
+    );
+}
+
 /// Generated sieving primes (above 2^16): sqrt(hi) just above 2^16.
 #[test]
 fn generated_sieving_primes() {
