@@ -188,9 +188,13 @@ impl TurnLists {
         }
     }
 
+    /// Appends `p`, which must be above every prime of its class in the lists
+    /// ([`Self::cross_off_bounded`] splits a list by binary search).
     fn push(&mut self, p: u64, b: usize) {
         self.max_prime = self.max_prime.max(p as usize);
-        self.lists[bit_of(p % 30)].push(((p / 30) as u32, b as u32));
+        let list = &mut self.lists[bit_of(p % 30)];
+        debug_assert!(list.last().is_none_or(|e| u64::from(e.0) < p / 30));
+        list.push(((p / 30) as u32, b as u32));
     }
 
     /// As [`Self::cross_off`], but for a slack of only `room` bytes, which need not hold every
@@ -227,6 +231,7 @@ impl TurnLists {
                     list.partition_point(|e| 30 * e.0 as usize + RESIDUES[$c] as usize <= room);
                 let (fit, rest) = list.split_at_mut(fits);
                 for e in fit {
+                    debug_assert!((e.1 as i32) >= 0, "a turn begun before the segment");
                     // SAFETY: a turn from below `stop` ends below `stop + p - 1 < stop + room
                     // <= bytes.len()`, and `bytes` is only used through `ptr` here.
                     let b = unsafe { turns::<$c>(ptr, stop, e.0 as usize, e.1 as usize) };
@@ -562,10 +567,11 @@ fn fill_30(presieve: &PreSieve, words: &mut [u64], seg_lo: u64) {
 /// A reusable one-thread sieve in the modulo-30 layout that counts primes (see the module).
 ///
 /// Its memory: a segment and a slack (3/8 of a segment where there are bucket primes, else a
-/// quarter segment; at least half an L1 chunk), and 8 bytes per sieving prime
-/// above 167, as the odd-only [`crate::Sieve`]. The buffer is allocated for the larger slack;
-/// where a smaller one is used, the rest is never touched (a zeroed allocation that large is
-/// fresh pages, costing no memory until written).
+/// quarter segment; at least half an L1 chunk), and 8 bytes per sieving prime above 167, as the
+/// odd-only [`crate::Sieve`]. The buffer is allocated for a slack of half a segment, the most any
+/// configuration uses (an L1 chunk as large as the segment); where a smaller one is used, the
+/// rest is never touched (a zeroed allocation that large is fresh pages, costing no memory until
+/// written).
 pub struct Sieve30 {
     config: SieveConfig,
     presieve: &'static PreSieve,
@@ -583,11 +589,11 @@ const SPARSE_FACTOR: usize = 2;
 
 /// Small primes are at most the L1 chunk's bytes over this (see the module).
 const SMALL_DIVISOR: usize = 2;
-/// Where no sieving prime is a bucket prime, the slack is (at least) the segment's bytes over
-/// this. Measured on an AMD EPYC Zen 4 (see `TurnLists::cross_off_bounded`).
+/// Where no sieving prime is a bucket prime, the slack is the segment's bytes over this (at
+/// least half the L1 chunk, at most `sqrt(hi)`, plus a margin of 64 bytes). Measured on an AMD EPYC Zen 4 (see `TurnLists::cross_off_bounded`).
 const BOUNDED_SLACK_DIVISOR: usize = 4;
-/// Where some sieving primes are bucket primes, the slack is (at least) the segment's bytes
-/// times this over 8: the medium primes up to it (up to `S / 2`) cross off whole turns into it,
+/// Where some sieving primes are bucket primes, the slack is the segment's bytes times this over
+/// 8 (with the same bounds and margin): the medium primes up to it (up to `S / 2`) cross off whole turns into it,
 /// and the larger ones' turns that would end past it are bounded (see
 /// `TurnLists::cross_off_bounded`). There a thread's memory is mostly its bucket primes' 8 bytes
 /// each, as primesieve's, and the slack was what put it over primesieve's. At
