@@ -590,11 +590,12 @@ const SPARSE_FACTOR: usize = 2;
 /// Small primes are at most the L1 chunk's bytes over this (see the module).
 const SMALL_DIVISOR: usize = 2;
 /// Where no sieving prime is a bucket prime, the slack is the segment's bytes over this (at
-/// least half the L1 chunk, at most `sqrt(hi)`, plus a margin of 64 bytes). Measured on an AMD EPYC Zen 4 (see `TurnLists::cross_off_bounded`).
+/// least half the L1 chunk, at most `sqrt(hi)`, plus a margin of 64 bytes). Measured on an AMD
+/// EPYC Zen 4 (see `TurnLists::cross_off_bounded`).
 const BOUNDED_SLACK_DIVISOR: usize = 4;
 /// Where some sieving primes are bucket primes, the slack is the segment's bytes times this over
-/// 8 (with the same bounds and margin): the medium primes up to it (up to `S / 2`) cross off whole turns into it,
-/// and the larger ones' turns that would end past it are bounded (see
+/// 8 (with the same bounds and margin): the medium primes up to it (up to `S / 2`) cross off
+/// whole turns into it, and the larger ones' turns that would end past it are bounded (see
 /// `TurnLists::cross_off_bounded`). There a thread's memory is mostly its bucket primes' 8 bytes
 /// each, as primesieve's, and the slack was what put it over primesieve's. At
 /// `[10^15, 10^15 + 10^9]` with 512 KiB segments, against a slack of `S / 2` (no turn bounded),
@@ -629,8 +630,18 @@ impl Sieve30 {
     /// would grow each list by a few entries per block: every growth a reallocation that can
     /// leave the old buffer as a hole in the thread's heap.
     pub(crate) fn reserve_turn_primes(&mut self, max_prime: u64) {
+        self.clear_turn_primes(self.config.segment_bytes(), max_prime);
+    }
+
+    /// The largest small and medium primes with segments of `seg_bytes`.
+    fn turn_bounds(&self, seg_bytes: usize) -> (u64, u64) {
         let small_max = (self.config.l1_bytes() / SMALL_DIVISOR) as u64;
-        let medium_max = (self.config.segment_bytes() / MEDIUM_DIVISOR) as u64;
+        (small_max, (seg_bytes / MEDIUM_DIVISOR) as u64)
+    }
+
+    /// Empties the small and medium turn lists, each with room for its primes up to `max_prime`.
+    fn clear_turn_primes(&mut self, seg_bytes: usize, max_prime: u64) {
+        let (small_max, medium_max) = self.turn_bounds(seg_bytes);
         self.small.clear(small_max.min(max_prime));
         self.medium.clear(medium_max.min(max_prime));
     }
@@ -714,8 +725,7 @@ impl Sieve30 {
         let per_segment = (seg_bytes >> bucket_shift) as u64;
         let l1_bytes = self.config.l1_bytes();
         let segments = total_bytes.div_ceil(seg_bytes as u64);
-        let small_max = (l1_bytes / SMALL_DIVISOR) as u64;
-        let medium_max = (seg_bytes / MEDIUM_DIVISOR) as u64;
+        let (small_max, medium_max) = self.turn_bounds(seg_bytes);
         let sparse_max = (seg_bytes * SPARSE_FACTOR) as u64;
         let max_prime = hi.isqrt();
         // Without bucket primes (up to about 10^12 with 512 KiB segments) the slack is a quarter
@@ -735,8 +745,7 @@ impl Sieve30 {
             self.buffer.resize(need, 0);
         }
         let mut source = PrimeSource::new(primes, max_prime, l1_bytes, &mut self.generator);
-        self.small.clear(small_max.min(max_prime));
-        self.medium.clear(medium_max.min(max_prime));
+        self.clear_turn_primes(seg_bytes, max_prime);
         self.sparse.clear();
         self.buckets
             .reset(segments * per_segment, bucket_shift, max_prime);
