@@ -38,7 +38,7 @@ pub fn detected() -> (Option<usize>, Option<usize>) {
 }
 
 /// The sieve configuration for this machine: L1 chunks the size of the L1 data cache and segments
-/// sized from the work, at most half the L2 cache and 512 KiB ([`SieveConfig::for_caches`]), unless
+/// sized from the work, at most the L2 cache and 512 KiB ([`SieveConfig::for_caches`]), unless
 /// `segment_kib` fixes the segment size.
 pub fn detect(segment_kib: Option<usize>) -> SieveConfig {
     let default = SieveConfig::default();

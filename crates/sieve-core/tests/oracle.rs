@@ -346,7 +346,7 @@ fn slack_reach_in_every_configuration() {
         // to 12 x 2039 bits past it, inside the slack (sized here by the small primes' turns,
         // 104 x 315 bits).
         (SieveConfig::new(4 << 10, 4 << 10), 4_092_032, 4_161_599),
-        // Adaptive, largest 256 KiB: 16 KiB segments here (4 x L1), many of them.
+        // Adaptive, largest 512 KiB: 16 KiB segments here (4 x L1), many of them.
         (SieveConfig::for_caches(4 << 10, 512 << 10), 0, 700_000),
         (
             SieveConfig::for_caches(2 << 10, 256 << 10),
