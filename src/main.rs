@@ -141,7 +141,7 @@ struct Cli {
     /// Bytes rank 0 may hold for gathered output, e.g. 256M, 4G.
     #[arg(long, value_name = "BYTES", value_parser = Bytes, default_value = "256M")]
     max_memory: usize,
-    /// Sieve segment size in KiB (default: from the work, at most the L2 cache and 512 KiB).
+    /// Sieve segment size in KiB (default: from the work, at most one logical CPU's share of the L2 cache, and 512 KiB).
     #[arg(short = 's', long, visible_alias = "size", value_name = "KIB", value_parser = Count { min: 1, max: 64 << 10 })]
     segment_size: Option<usize>,
     /// Show a progress bar on stderr (default: when stderr is a terminal and the range is longer
@@ -710,7 +710,12 @@ fn cpu_info() -> std::io::Result<()> {
     let (l1, l2) = driver::cache::detected();
     let config = driver::cache::detect(None);
     let mut out = std::io::stdout().lock();
-    let kib = |bytes: Option<usize>| bytes.map_or("unknown".into(), |b| format!("{} KiB", b >> 10));
+    let kib = |cache: Option<driver::cache::Cache>| {
+        cache.map_or("unknown".into(), |c| match c.shared_by {
+            1 => format!("{} KiB", c.bytes >> 10),
+            n => format!("{} KiB (shared by {n} logical CPUs)", c.bytes >> 10),
+        })
+    };
     writeln!(
         out,
         "Logical CPU cores: {}",
@@ -723,7 +728,7 @@ fn cpu_info() -> std::io::Result<()> {
         "L1 chunk size: {} KiB (small primes are sieved one chunk at a time)",
         config.l1_bytes() >> 10
     )?;
-    writeln!(out, "Segment size: 2 sqrt(STOP) bytes to the nearest power of two, from {} KiB to {} KiB (at most the L2 cache and 512 KiB):", (4 * config.l1_bytes()) >> 10, config.segment_bytes() >> 10)?;
+    writeln!(out, "Segment size: 2 sqrt(STOP) bytes to the nearest power of two, from {} KiB to {} KiB (at most one logical CPU's share of the L2 cache, and 512 KiB):", (4 * config.l1_bytes()) >> 10, config.segment_bytes() >> 10)?;
     for (text, stop) in [
         ("1e9", 1_000_000_000u64),
         ("1e10", 10_000_000_000),

@@ -71,14 +71,16 @@ impl SieveConfig {
         }
     }
 
-    /// A configuration for a core with `l1_bytes` of L1 data cache and `l2_bytes` of L2 cache (per
-    /// core): L1-sized chunks for the small primes, and a segment sized from the work of each
-    /// interval, at most the L2 size and at most 512 KiB, or the L1 size if that is larger
+    /// A configuration for a thread with `l1_bytes` of L1 data cache and `l2_bytes` of L2 cache
+    /// (its share: the driver divides a core's L2 among the hardware threads that share it):
+    /// L1-sized chunks for the small primes, and a segment sized from the work of each interval,
+    /// at most the L2 size and at most 512 KiB, or the L1 size if that is larger
     /// ([`Self::segment_bytes_for`]).
     ///
-    /// The bound is primesieve's (its sieve is at most the L2 size; K. Walisch, primesieve
-    /// `Erat.cpp`), not half the L2 so that the segment and its slack both fit: it only matters
-    /// where the L2 is under 1 MiB, and there the fewer segments paid for the L2 misses. Measured
+    /// The bound is the L2 size, not half of it so that the segment and its slack both fit: that
+    /// only matters where the L2 is under 1 MiB, and there the fewer segments paid for the L2
+    /// misses. (primesieve's bound is the largest power of two below the L2 and at most 16 L1
+    /// caches, 256 KiB on the CPU below: K. Walisch, primesieve `src/api.cpp`.) Measured
     /// on an AMD EPYC (as the VM reports it: family 23 model 1, 32 KiB L1d, 512 KiB L2, AVX2),
     /// one thread, medians of 5 interleaved runs, 512 against 256 KiB: `[10^12, +4 x 10^9]`
     /// 1.00 against 1.17 s, `[10^15, +3 x 10^9]` 1.88 against 2.29 s, `[4 x 10^10, 5 x 10^10]`
