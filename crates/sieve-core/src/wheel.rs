@@ -235,31 +235,42 @@ pub(crate) fn first_multiple_2310_above(p: u64, quotient: u64, hi: u64) -> Optio
 /// The divisors [`div_ceil_by_f64`] is exact for: `[2^12, 2^32)`.
 #[cfg_attr(
     not(target_arch = "x86_64"),
-    allow(dead_code, reason = "AVX-512 only; tested everywhere")
+    allow(dead_code, reason = "x86-64 only; tested everywhere")
 )]
 const F64_DIVISORS: std::ops::Range<u64> = 1 << 12..1 << 32;
 
 /// Sets `quotients[i] = ceil(from / divisors[i])` (nonzero divisors, slices of one length).
 ///
 /// The set-up of the bucket primes near `2^64` is one such division per sieving prime, for all
-/// 203 million primes below `2^32`. Where the CPU has AVX-512 (F and DQ) and every divisor is
-/// in `[2^12, 2^32)`, eight are estimated at once in `f64` and corrected exactly
-/// ([`div_ceil_by_f64`]); elsewhere, one 64-bit division each. AMD EPYC Zen 4, 512 divisors
-/// near `2^31`, `from` near `2^64`: 0.5 against 1.9 ns a quotient.
+/// 203 million primes below `2^32`. On x86-64, where every divisor is in `[2^12, 2^32)`, the
+/// quotients are estimated in `f64` and corrected exactly ([`div_ceil_by_f64`]): eight at once
+/// where the CPU has AVX-512 (F, DQ and VL), else one at a time (SSE2, which every x86-64 CPU
+/// has). Elsewhere, and with `ERATO_FORCE_PORTABLE`, one 64-bit division each: its speed varies
+/// most between CPUs. 512 divisors near `2^31`, `from` near `2^64`: AMD EPYC Zen 4, AVX-512 0.5
+/// against 1.9 ns a quotient; AMD EPYC as a VM reports it (family 23 model 1, AVX2, no
+/// AVX-512), scalar `f64` 7.4 against 16.4 ns.
 ///
 /// # Panics
-/// If the slices' lengths differ, or (on the portable path) a divisor is zero.
+/// If the slices' lengths differ, or (on the integer path) a divisor is zero.
 pub(crate) fn div_ceil_all(from: u64, divisors: &[u64], quotients: &mut [u64]) {
     assert_eq!(divisors.len(), quotients.len());
     #[cfg(target_arch = "x86_64")]
-    if crate::cpu::has!("avx512f") && crate::cpu::has!("avx512dq") && crate::cpu::has!("avx512vl") {
+    if !crate::cpu::portable_forced() {
         let in_range = divisors
             .iter()
             .fold(true, |ok, d| ok & F64_DIVISORS.contains(d));
         if in_range {
-            // SAFETY: the CPU has the features enabled, and every divisor is in
-            // `F64_DIVISORS`, both checked just above.
-            unsafe { div_ceil_all_avx512(from, divisors, quotients) };
+            if crate::cpu::has!("avx512f")
+                && crate::cpu::has!("avx512dq")
+                && crate::cpu::has!("avx512vl")
+            {
+                // SAFETY: the CPU has the features enabled, and every divisor is in
+                // `F64_DIVISORS`, both checked just above.
+                unsafe { div_ceil_all_avx512(from, divisors, quotients) };
+            } else {
+                // SAFETY: every divisor is in `F64_DIVISORS` (checked above).
+                unsafe { div_ceil_by_f64(from, divisors, quotients) };
+            }
             return;
         }
     }
@@ -293,7 +304,7 @@ unsafe fn div_ceil_all_avx512(from: u64, divisors: &[u64], quotients: &mut [u64]
 /// beyond `i64` (checked in debug builds).
 #[cfg_attr(
     not(target_arch = "x86_64"),
-    allow(dead_code, reason = "AVX-512 only; tested everywhere")
+    allow(dead_code, reason = "x86-64 only; tested everywhere")
 )]
 #[inline(always)]
 unsafe fn div_ceil_by_f64(from: u64, divisors: &[u64], quotients: &mut [u64]) {
@@ -323,7 +334,8 @@ mod tests {
     /// The `f64` quotients against integer division, at the edges of their range (divisors
     /// `2^12` and `2^32 - 1`, dividends at powers of two, near `2^64` and small) and on random
     /// pairs; and [`div_ceil_all`] (whichever path this CPU takes: its AVX-512 build is only
-    /// tested on a CPU that has AVX-512, the scalar estimate everywhere) on the same.
+    /// tested on a CPU that has AVX-512, the scalar estimate everywhere, and the integer path
+    /// with `ERATO_FORCE_PORTABLE` or off x86-64) on the same.
     #[test]
     fn quotients_by_f64_are_exact() {
         let mut divisors: Vec<u64> = vec![
