@@ -245,17 +245,17 @@ const F64_DIVISORS: std::ops::Range<u64> = 1 << 12..1 << 32;
 /// 203 million primes below `2^32`. On x86-64, where every divisor is in `[2^12, 2^32)`, the
 /// quotients are estimated in `f64` and corrected exactly ([`div_ceil_by_f64`]): eight at once
 /// where the CPU has AVX-512 (F, DQ and VL), else one at a time (SSE2, which every x86-64 CPU
-/// has). Elsewhere, and with `ERATO_FORCE_PORTABLE`, one 64-bit division each: its speed varies
-/// most between CPUs. 512 divisors near `2^31`, `from` near `2^64`: AMD EPYC Zen 4, AVX-512 0.5
-/// against 1.9 ns a quotient; AMD EPYC as a VM reports it (family 23 model 1, AVX2, no
-/// AVX-512), scalar `f64` 7.4 against 16.4 ns.
+/// has, so also with `ERATO_FORCE_PORTABLE`). Elsewhere, and for batches with a smaller
+/// divisor, one 64-bit division each: its speed varies most between CPUs. 512 divisors near
+/// `2^31`, `from` near `2^64`: AMD EPYC Zen 4, AVX-512 0.5 against 1.9 ns a quotient; AMD EPYC
+/// as a VM reports it (family 23 model 1, AVX2, no AVX-512), scalar `f64` 7.4 against 16.4 ns.
 ///
 /// # Panics
 /// If the slices' lengths differ, or (on the integer path) a divisor is zero.
 pub(crate) fn div_ceil_all(from: u64, divisors: &[u64], quotients: &mut [u64]) {
     assert_eq!(divisors.len(), quotients.len());
     #[cfg(target_arch = "x86_64")]
-    if !crate::cpu::portable_forced() {
+    {
         let in_range = divisors
             .iter()
             .fold(true, |ok, d| ok & F64_DIVISORS.contains(d));
@@ -334,8 +334,8 @@ mod tests {
     /// The `f64` quotients against integer division, at the edges of their range (divisors
     /// `2^12` and `2^32 - 1`, dividends at powers of two, near `2^64` and small) and on random
     /// pairs; and [`div_ceil_all`] (whichever path this CPU takes: its AVX-512 build is only
-    /// tested on a CPU that has AVX-512, the scalar estimate everywhere, and the integer path
-    /// with `ERATO_FORCE_PORTABLE` or off x86-64) on the same.
+    /// tested on a CPU that has AVX-512, the scalar estimate everywhere, the integer path off
+    /// x86-64) on the same.
     #[test]
     fn quotients_by_f64_are_exact() {
         let mut divisors: Vec<u64> = vec![
