@@ -89,12 +89,13 @@ pub fn detected() -> (Option<Cache>, Option<Cache>) {
 /// measured to be faster there.
 pub fn detect(segment_kib: Option<usize>) -> SieveConfig {
     let default = SieveConfig::default();
-    let l1 = sysfs_cache(1).map_or(default.l1_bytes(), |c| c.bytes);
+    let (l1, l2) = detected();
+    let l1 = l1.map_or(default.l1_bytes(), |c| c.bytes);
     match segment_kib {
         Some(kib) => SieveConfig::new(l1, kib << 10),
         None => SieveConfig::for_caches(
             l1,
-            sysfs_cache(2).map_or(2 * default.segment_bytes(), |c| c.per_thread()),
+            l2.map_or(2 * default.segment_bytes(), |c| c.per_thread()),
         ),
     }
 }
