@@ -1,10 +1,10 @@
 //! Which instruction-set paths the kernel may take.
 //!
 //! The fast paths (AVX-512 and AVX2 pre-sieving and counting, the byte-mask wheel turns, the
-//! sieving primes' first quotients eight at a time with AVX-512) are chosen at run time from what
-//! the CPU supports. Setting the environment variable
-//! `ERATO_FORCE_PORTABLE=1` makes every choice fall back to the portable code instead, so that the
-//! tests can check the fallbacks on a machine that would never take them.
+//! sieving primes' first quotients eight at a time with AVX-512 and four with AVX2) are chosen at
+//! run time from what the CPU supports. Setting the environment variable `ERATO_FORCE_PORTABLE=1`
+//! makes every choice fall back to the portable code instead, so that the tests can check the
+//! fallbacks on a machine that would never take them.
 
 use std::sync::OnceLock;
 

@@ -244,11 +244,14 @@ const F64_DIVISORS: std::ops::Range<u64> = 1 << 12..1 << 32;
 /// The set-up of the bucket primes near `2^64` is one such division per sieving prime, for all
 /// 203 million primes below `2^32`. On x86-64, where every divisor is in `[2^12, 2^32)`, the
 /// quotients are estimated in `f64` and corrected exactly ([`div_ceil_by_f64`]): eight at once
-/// where the CPU has AVX-512 (F, DQ and VL), else one at a time (SSE2, which every x86-64 CPU
-/// has, so also with `ERATO_FORCE_PORTABLE`). Elsewhere, and for batches with a smaller
-/// divisor, one 64-bit division each: its speed varies most between CPUs. 512 divisors near
-/// `2^31`, `from` near `2^64`: AMD EPYC Zen 4, AVX-512 0.5 against 1.9 ns a quotient; AMD EPYC
-/// as a VM reports it (family 23 model 1, AVX2, no AVX-512), scalar `f64` 7.4 against 16.4 ns.
+/// where the CPU has AVX-512 (F, DQ and VL), four at once where it has AVX2
+/// ([`div_ceil_by_f64_bits`]), else one at a time (SSE2, which every x86-64 CPU has, so also
+/// with `ERATO_FORCE_PORTABLE`). Elsewhere, and for batches with a divisor outside that range,
+/// one 64-bit division each: its speed varies most between CPUs. 512 divisors near `2^31`,
+/// `from` near `2^64`: AMD EPYC Zen 4, AVX-512 0.5 against 1.9 ns a quotient; AMD EPYC as a VM
+/// reports it (family 23 model 1, AVX2, no AVX-512), AVX2 3.2, scalar `f64` 4.6 and integer
+/// division 10.5 ns (there the AVX2 quotients take a count of `[2^64 - 4e4, 2^64 - 1]`, whose
+/// time is the set-up, from 2.34 to 2.07 s).
 ///
 /// # Panics
 /// If the slices' lengths differ, or (on the integer path) a divisor is zero.
@@ -256,21 +259,23 @@ pub(crate) fn div_ceil_all(from: u64, divisors: &[u64], quotients: &mut [u64]) {
     assert_eq!(divisors.len(), quotients.len());
     #[cfg(target_arch = "x86_64")]
     {
-        let in_range = divisors
-            .iter()
-            .fold(true, |ok, d| ok & F64_DIVISORS.contains(d));
-        if in_range {
-            if crate::cpu::has!("avx512f")
-                && crate::cpu::has!("avx512dq")
-                && crate::cpu::has!("avx512vl")
-            {
-                // SAFETY: the CPU has the features enabled, and every divisor is in
-                // `F64_DIVISORS`, both checked just above.
-                unsafe { div_ceil_all_avx512(from, divisors, quotients) };
-            } else {
-                // SAFETY: every divisor is in `F64_DIVISORS` (checked above).
-                unsafe { div_ceil_by_f64(from, divisors, quotients) };
-            }
+        let done = if crate::cpu::has!("avx512f")
+            && crate::cpu::has!("avx512dq")
+            && crate::cpu::has!("avx512vl")
+        {
+            // SAFETY: the CPU has the features enabled (checked just above).
+            unsafe { div_ceil_all_avx512(from, divisors, quotients) }
+        } else if crate::cpu::has!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            unsafe { div_ceil_all_avx2(from, divisors, quotients) }
+        } else if all_f64_divisors(divisors) {
+            // SAFETY: every divisor is in `F64_DIVISORS` (checked just above).
+            unsafe { div_ceil_by_f64(from, divisors, quotients) };
+            true
+        } else {
+            false
+        };
+        if done {
             return;
         }
     }
@@ -279,15 +284,91 @@ pub(crate) fn div_ceil_all(from: u64, divisors: &[u64], quotients: &mut [u64]) {
     }
 }
 
-/// [`div_ceil_by_f64`] compiled for AVX-512, where it runs eight divisors a step.
+/// Whether every divisor is in [`F64_DIVISORS`]; inlined into each build of the `f64` paths, so
+/// that it is compiled for the same vector width.
+#[cfg_attr(
+    not(target_arch = "x86_64"),
+    allow(dead_code, reason = "x86-64 only; tested everywhere")
+)]
+#[inline(always)]
+fn all_f64_divisors(divisors: &[u64]) -> bool {
+    // `d >> 32 == 0` and `d >= 2^12`, on all of them: one pass that vectorises.
+    divisors.iter().fold(0, |bad, &d| {
+        bad | (d >> 32) | u64::from(d < F64_DIVISORS.start)
+    }) == 0
+}
+
+/// [`div_ceil_by_f64`] compiled for AVX-512, where it runs eight divisors a step, if every
+/// divisor is in [`F64_DIVISORS`]; false (and `quotients` untouched) if not.
 ///
 /// # Safety
-/// The CPU must have AVX-512 F, DQ and VL, and every divisor must be in [`F64_DIVISORS`].
+/// The CPU must have AVX-512 F, DQ and VL.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq,avx512vl")]
-unsafe fn div_ceil_all_avx512(from: u64, divisors: &[u64], quotients: &mut [u64]) {
-    // SAFETY: the divisors are in range (this function's contract).
+unsafe fn div_ceil_all_avx512(from: u64, divisors: &[u64], quotients: &mut [u64]) -> bool {
+    if !all_f64_divisors(divisors) {
+        return false;
+    }
+    // SAFETY: the divisors are in range (checked just above).
     unsafe { div_ceil_by_f64(from, divisors, quotients) };
+    true
+}
+
+/// [`div_ceil_by_f64_bits`] compiled for AVX2, where it runs four divisors a step, if every
+/// divisor is in [`F64_DIVISORS`]; false (and `quotients` untouched) if not.
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn div_ceil_all_avx2(from: u64, divisors: &[u64], quotients: &mut [u64]) -> bool {
+    if !all_f64_divisors(divisors) {
+        return false;
+    }
+    div_ceil_by_f64_bits(from, divisors, quotients);
+    true
+}
+
+/// [`div_ceil_by_f64`] with its two conversions between integers and `f64` done on the bits, so
+/// that it vectorises where the CPU has no such conversions for 64-bit lanes (AVX2 has them
+/// only for 32-bit integers, AVX-512 DQ for 64-bit ones).
+///
+/// `d < 2^32` becomes the `f64` whose bits are those of `2^52` with `d` in the low mantissa
+/// bits, minus `2^52`: exactly `d`. The truncated estimate `x` (an integer in `[0, 2^52]`,
+/// as in [`div_ceil_by_f64`]) plus `2^52` is exact (below `2^53`, or `2^53` itself), and its
+/// bits minus those of `2^52` are `x`. The estimates are [`div_ceil_by_f64`]'s, and so is their
+/// correction. The truncation needs SSE4.1 (`roundpd`) to stay in registers. Exact for
+/// divisors in [`F64_DIVISORS`] (which its callers check); wrong, though defined, outside it.
+#[cfg_attr(
+    not(target_arch = "x86_64"),
+    allow(dead_code, reason = "x86-64 only; tested everywhere")
+)]
+#[inline(always)]
+fn div_ceil_by_f64_bits(from: u64, divisors: &[u64], quotients: &mut [u64]) {
+    /// The bits of `2^52`: an `f64` whose unit in the last place is 1.
+    const TWO_52: u64 = 0x4330_0000_0000_0000;
+    let two_52 = f64::from_bits(TWO_52);
+    let from_f = from as f64;
+    for (q, &d) in quotients.iter_mut().zip(divisors) {
+        let d_f = f64::from_bits(TWO_52 | d) - two_52;
+        let x = (from_f / d_f).trunc();
+        let est = (x + two_52).to_bits().wrapping_sub(TWO_52);
+        let r = from.wrapping_sub(est.wrapping_mul(d)) as i64;
+        let d = d as i64;
+        // Wrapping arithmetic (none of it wraps for divisors in range), so that builds with
+        // overflow checks vectorise it too.
+        let (est, r) = if r < 0 {
+            (est.wrapping_sub(1), r.wrapping_add(d))
+        } else {
+            (est, r)
+        };
+        let (est, r) = if r >= d {
+            (est.wrapping_add(1), r.wrapping_sub(d))
+        } else {
+            (est, r)
+        };
+        *q = est.wrapping_add(u64::from(r != 0));
+    }
 }
 
 /// `quotients[i] = ceil(from / divisors[i])` for divisors in [`F64_DIVISORS`], without an
@@ -301,7 +382,8 @@ unsafe fn div_ceil_all_avx512(from: u64, divisors: &[u64], quotients: &mut [u64]
 ///
 /// # Safety
 /// Every divisor must be in [`F64_DIVISORS`]: outside it the estimate may be infinite, NaN or
-/// beyond `i64` (checked in debug builds).
+/// beyond `i64` (the callers check with [`all_f64_divisors`]; not here, where a check in debug
+/// builds would keep the loop from vectorising in the tests).
 #[cfg_attr(
     not(target_arch = "x86_64"),
     allow(dead_code, reason = "x86-64 only; tested everywhere")
@@ -310,20 +392,25 @@ unsafe fn div_ceil_all_avx512(from: u64, divisors: &[u64], quotients: &mut [u64]
 unsafe fn div_ceil_by_f64(from: u64, divisors: &[u64], quotients: &mut [u64]) {
     let from_f = from as f64;
     for (q, &d) in quotients.iter_mut().zip(divisors) {
-        debug_assert!(F64_DIVISORS.contains(&d));
         let x = from_f / (d as u32 as f64);
         // SAFETY: `0 <= x <= 2^64 / 2^12 = 2^52`: finite and within i64, as `d` is in
         // `F64_DIVISORS` (the contract; so the cast above kept it whole).
         let est = unsafe { x.to_int_unchecked::<i64>() } as u64;
         let r = from.wrapping_sub(est.wrapping_mul(d)) as i64;
         let d = d as i64;
+        // Wrapping arithmetic (none of it wraps for divisors in range), so that builds with
+        // overflow checks vectorise it too.
         let (est, r) = if r < 0 {
-            (est.wrapping_sub(1), r + d)
+            (est.wrapping_sub(1), r.wrapping_add(d))
         } else {
             (est, r)
         };
-        let (est, r) = if r >= d { (est + 1, r - d) } else { (est, r) };
-        *q = est + u64::from(r != 0);
+        let (est, r) = if r >= d {
+            (est.wrapping_add(1), r.wrapping_sub(d))
+        } else {
+            (est, r)
+        };
+        *q = est.wrapping_add(u64::from(r != 0));
     }
 }
 
@@ -333,9 +420,10 @@ mod tests {
 
     /// The `f64` quotients against integer division, at the edges of their range (divisors
     /// `2^12` and `2^32 - 1`, dividends at powers of two, near `2^64` and small) and on random
-    /// pairs; and [`div_ceil_all`] (whichever path this CPU takes: its AVX-512 build is only
-    /// tested on a CPU that has AVX-512, the scalar estimate everywhere, the integer path off
-    /// x86-64) on the same.
+    /// pairs, for both estimates (conversions by instructions and on the bits); the AVX2 build
+    /// where the CPU has AVX2; and [`div_ceil_all`] (whichever path this CPU takes: its AVX-512
+    /// build is only tested on a CPU that has AVX-512, the scalar estimate everywhere, the
+    /// integer path off x86-64) on the same.
     #[test]
     fn quotients_by_f64_are_exact() {
         let mut divisors: Vec<u64> = vec![
@@ -380,14 +468,45 @@ mod tests {
             unsafe { div_ceil_by_f64(from, &divisors, &mut got) };
             assert_eq!(got, want, "from {from}");
             got.fill(0);
+            div_ceil_by_f64_bits(from, &divisors, &mut got);
+            assert_eq!(got, want, "bits, from {from}");
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                got.fill(0);
+                // SAFETY: the CPU has AVX2.
+                assert!(unsafe { div_ceil_all_avx2(from, &divisors, &mut got) });
+                assert_eq!(got, want, "AVX2, from {from}");
+            }
+            got.fill(0);
             div_ceil_all(from, &divisors, &mut got);
             assert_eq!(got, want, "from {from}");
         }
-        // A divisor below the range sends all to integer division.
-        let small = [7, 1 << 20];
-        let mut q = [0; 2];
-        div_ceil_all(u64::MAX, &small, &mut q);
-        assert_eq!(q, [u64::MAX.div_ceil(7), u64::MAX.div_ceil(1 << 20)]);
+        // A divisor outside the range, anywhere in the batch, sends all to integer division.
+        for outside in [7, 4095, 1 << 32, u64::MAX] {
+            for at in [0, 5, 10] {
+                let mut batch: Vec<u64> = (0..11).map(|i| (1 << 20) + 2 * i + 1).collect();
+                batch[at] = outside;
+                let want: Vec<u64> = batch.iter().map(|&d| u64::MAX.div_ceil(d)).collect();
+                let mut q = vec![0; batch.len()];
+                div_ceil_all(u64::MAX, &batch, &mut q);
+                assert_eq!(q, want, "{outside} at {at}");
+                #[cfg(target_arch = "x86_64")]
+                {
+                    if std::arch::is_x86_feature_detected!("avx2") {
+                        // SAFETY: the CPU has AVX2.
+                        assert!(!unsafe { div_ceil_all_avx2(u64::MAX, &batch, &mut q) });
+                    }
+                    if std::arch::is_x86_feature_detected!("avx512f")
+                        && std::arch::is_x86_feature_detected!("avx512dq")
+                        && std::arch::is_x86_feature_detected!("avx512vl")
+                    {
+                        // SAFETY: the CPU has the features.
+                        assert!(!unsafe { div_ceil_all_avx512(u64::MAX, &batch, &mut q) });
+                    }
+                    assert!(!all_f64_divisors(&batch));
+                }
+            }
+        }
     }
 
     #[test]
