@@ -1,9 +1,11 @@
 //! The `erato` binary as a user runs it: counts, output formats and usage errors.
 
+mod common;
+use common::erato_binary;
 use std::process::{Command, Output};
 
 fn erato(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_erato"))
+    Command::new(erato_binary())
         .args(args)
         .output()
         .expect("erato runs")
@@ -254,7 +256,7 @@ fn thread_counts_are_capped() {
     assert_eq!(quiet_count(&["1e6", "-t", &max.to_string()]), 78_498);
     // The case: a huge SLURM_CPUS_PER_TASK once allocated a sieve per thread for a minute.
     let began = std::time::Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_erato"))
+    let out = Command::new(erato_binary())
         .args(["1e6", "--json"])
         .env("SLURM_CPUS_PER_TASK", "1000000")
         .output()
@@ -271,7 +273,7 @@ fn thread_counts_are_capped() {
         "{err}"
     );
     // Within the cap it is taken as it is, silently.
-    let out = Command::new(env!("CARGO_BIN_EXE_erato"))
+    let out = Command::new(erato_binary())
         .args(["1e6", "--json"])
         .env("SLURM_CPUS_PER_TASK", "1")
         .output()
@@ -336,7 +338,7 @@ fn record_gaps_are_the_published_maximal_gaps() {
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn the_binary_does_not_need_libm() {
     let out = Command::new("readelf")
-        .args(["-d", env!("CARGO_BIN_EXE_erato")])
+        .args(["-d", erato_binary()])
         .output()
         .expect("readelf runs");
     assert!(out.status.success());

@@ -1,12 +1,12 @@
 //! Faults: signals, full disks and closed pipes never leave output that could pass for complete,
 //! never hang, and end with the documented status.
 
+mod common;
+use common::erato_binary;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-const ERATO: &str = env!("CARGO_BIN_EXE_erato");
 
 /// A fresh directory of this test's own (tests run in parallel), removed with all in it when
 /// dropped, even when the test fails.
@@ -42,7 +42,7 @@ fn signals_remove_partial_output() {
         let scratch_dir = scratch(&format!("signal-{signal}"));
         let dir = scratch_dir.path();
         let target = dir.join("primes.txt");
-        let child = Command::new(ERATO)
+        let child = Command::new(erato_binary())
             .args(["1e12", "-p", "-o", target.to_str().unwrap()])
             .stderr(Stdio::piped())
             .spawn()
@@ -68,7 +68,7 @@ fn signals_remove_partial_output() {
 
 #[test]
 fn dev_full_is_a_clear_error() {
-    let out = Command::new(ERATO)
+    let out = Command::new(erato_binary())
         .args(["1e7", "-p", "-o", "/dev/full"])
         .output()
         .unwrap();
@@ -103,7 +103,7 @@ fn listing_onto_tmpfs(
         return None;
     }
     let target = dir.join("primes.txt");
-    let out = Command::new(ERATO)
+    let out = Command::new(erato_binary())
         .args([n, "-p", "-o", target.to_str().unwrap()])
         .output()
         .unwrap();
@@ -153,7 +153,7 @@ fn non_mpi_build_under_a_launcher_refuses() {
         ("MPI_LOCALNRANKS", "MPI_LOCALRANKID"),
     ] {
         for rank in ["0", "1"] {
-            let out = Command::new(ERATO)
+            let out = Command::new(erato_binary())
                 .arg("1e6")
                 .env(size_var, "3")
                 .env(rank_var, rank)
@@ -173,7 +173,7 @@ fn non_mpi_build_under_a_launcher_refuses() {
         }
     }
     // In the batch script itself (SLURM_NTASKS but no step), one process: it runs.
-    let out = Command::new(ERATO)
+    let out = Command::new(erato_binary())
         .args(["1e6", "-q"])
         .env("SLURM_NTASKS", "2")
         .env("SLURM_PROCID", "0")
@@ -185,7 +185,7 @@ fn non_mpi_build_under_a_launcher_refuses() {
 #[test]
 fn closed_pipe_is_quiet_success() {
     for format in ["lines", "python"] {
-        let mut child = Command::new(ERATO)
+        let mut child = Command::new(erato_binary())
             .args(["1e10", "-p", "--format", format])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -214,7 +214,7 @@ fn closed_pipe_is_quiet_success() {
 
 #[test]
 fn stress_test_runs_and_agrees() {
-    let out = Command::new(ERATO)
+    let out = Command::new(erato_binary())
         .args(["--stress-test", "5", "--seed", "7"])
         .output()
         .unwrap();
@@ -250,7 +250,7 @@ fn checkpoint_survives_a_kill_and_resumes_exactly() {
     let dir = scratch_dir.path();
     let file = dir.join("count.checkpoint");
     let file_arg = file.to_str().unwrap();
-    let mut child = Command::new(ERATO)
+    let mut child = Command::new(erato_binary())
         .args(["1e11", "--twins", "-q", "--checkpoint", file_arg, "-t", "2"])
         .stderr(Stdio::null())
         .spawn()
@@ -262,7 +262,7 @@ fn checkpoint_survives_a_kill_and_resumes_exactly() {
     let recorded = done_units(&file);
     assert!((5..93).contains(&recorded), "{recorded} units recorded");
     // Resume with another thread count: exactly the published counts.
-    let out = Command::new(ERATO)
+    let out = Command::new(erato_binary())
         .args(["1e11", "--twins", "-q", "--checkpoint", file_arg, "-t", "1"])
         .output()
         .unwrap();
@@ -278,7 +278,7 @@ fn checkpoint_survives_a_kill_and_resumes_exactly() {
     assert_eq!(done_units(&file), 93);
     // A checkpoint of another run is refused with a clear message.
     for args in [["2e11", "--twins"], ["1e11", "-q"]] {
-        let out = Command::new(ERATO)
+        let out = Command::new(erato_binary())
             .args(args)
             .args(["--checkpoint", file_arg])
             .output()
@@ -288,7 +288,7 @@ fn checkpoint_survives_a_kill_and_resumes_exactly() {
         assert!(err.contains("written for another run"), "{err}");
     }
     std::fs::write(&file, "not a checkpoint").unwrap();
-    let out = Command::new(ERATO)
+    let out = Command::new(erato_binary())
         .args(["1e11", "--twins", "--checkpoint", file_arg])
         .output()
         .unwrap();
@@ -310,7 +310,7 @@ fn checkpointed_tuplets_and_gaps_resume_exactly() {
         let file = dir.join("count.checkpoint");
         let file_arg = file.to_str().unwrap();
         let erato = |extra: &[&str], threads: &str| {
-            let mut c = Command::new(ERATO);
+            let mut c = Command::new(erato_binary());
             c.args(RANGE)
                 .args(options)
                 .args(extra)
@@ -344,7 +344,7 @@ fn checkpointed_tuplets_and_gaps_resume_exactly() {
         assert_eq!(again.stdout, uninterrupted.stdout, "{name}");
 
         let refused = |args: &[&str], want: &str| {
-            let out = Command::new(ERATO)
+            let out = Command::new(erato_binary())
                 .args(RANGE)
                 .args(args)
                 .args(["--checkpoint", file_arg])
@@ -383,7 +383,7 @@ fn damaged_checkpoints_are_refused() {
     let file = dir.join("count.checkpoint");
     let file_arg = file.to_str().unwrap();
     let run = || {
-        Command::new(ERATO)
+        Command::new(erato_binary())
             .args(["1e6", "-q", "--checkpoint", file_arg])
             .output()
             .unwrap()

@@ -1,5 +1,7 @@
 //! Listing outputs of the binary: `-p`, `--format python`, `-o`, `--bitmap`, `--json`, windows.
 
+mod common;
+use common::erato_binary;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
@@ -18,7 +20,7 @@ use std::process::{Command, Output};
 use driver::record::{Record, RecordMode};
 
 fn erato(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_erato"))
+    Command::new(erato_binary())
         .args(args)
         .output()
         .expect("erato runs")

@@ -14,15 +14,18 @@
 //! so and pass; scripts/test sets all three for the MPICH run.
 #![cfg(feature = "mpi")]
 
+mod common;
+use common::erato_binary;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-const ERATO: &str = env!("CARGO_BIN_EXE_erato");
-
 fn alone(args: &[&str]) -> Output {
-    Command::new(ERATO).args(args).output().expect("erato runs")
+    Command::new(erato_binary())
+        .args(args)
+        .output()
+        .expect("erato runs")
 }
 
 /// The MPI library families whose launchers differ in what the tests see.
@@ -179,7 +182,7 @@ fn other_library() -> Option<&'static (PathBuf, Launcher)> {
 /// `erato args` under `LAUNCHER -n ranks`, bounded by `timeout` so a hang fails instead of blocking.
 fn mpirun(ranks: usize, args: &[&str]) -> Output {
     launcher()
-        .command(&["timeout", "120"], ranks, Path::new(ERATO), args)
+        .command(&["timeout", "120"], ranks, Path::new(erato_binary()), args)
         .output()
         .expect("the launcher runs")
 }
@@ -220,13 +223,18 @@ fn scratch(name: &str) -> (tempfile::TempDir, PathBuf) {
 }
 
 fn same_stdout(args: &[&str]) {
+    same_stdout_with(&[1, 2, 3], args);
+}
+
+/// [`same_stdout`] for the given numbers of ranks only.
+fn same_stdout_with(all_ranks: &[usize], args: &[&str]) {
     let want = alone(args);
     assert!(
         want.status.success(),
         "erato {args:?}: {}",
         String::from_utf8_lossy(&want.stderr)
     );
-    for ranks in [1, 2, 3] {
+    for &ranks in all_ranks {
         let got = mpirun_ok(ranks, args);
         assert!(
             got.stdout == want.stdout,
@@ -260,18 +268,15 @@ fn tuplets_gaps_and_nth_prime() {
 /// `-p2` .. `-p6` from several ranks: rank 0 prints every k-tuplet of the whole range on all its
 /// threads while the others wait, so the output is the one process's, every tuplet once and in
 /// order, whatever the rank slices would have been; with a count after it and with `-o FILE` too.
+/// Near 2^64, where each run first walks the 203 million sieving primes, with three ranks only.
 #[test]
 fn printed_tuplets_from_several_ranks() {
     for k in 2..=6 {
         let print = format!("-p{k}");
-        for range in [
-            ["0", "1e6"],
-            ["1e12", "1e12+2e6"],
-            ["2^64-2e6", "2^64-1"],
-            ["5", "30"],
-        ] {
+        for range in [["0", "1e6"], ["1e12", "1e12+2e6"], ["5", "30"]] {
             same_stdout(&[range[0], range[1], &print, "-t", "1"]);
         }
+        same_stdout_with(&[3], &["2^64-2e6", "2^64-1", &print, "-t", "1"]);
         same_stdout(&["1e6", &print, "-c1234", "-t", "2"]);
     }
     let (_scratch, file) = scratch("tuplets.txt");
@@ -349,16 +354,19 @@ fn listing_in_many_windows() {
 
 /// Every listing format, written to a file, is the same bytes alone and from 1, 2 and 3 ranks, in
 /// many windows: shared windows (cut among ranks and threads), streamed ones (one sieve per rank
-/// that keeps its state, near 2^64 and with one thread per rank) and one window.
+/// that keeps its state, near 2^64 and with one thread per rank) and one window. Near 2^64, where
+/// each rank first walks the 203 million sieving primes, one text and one binary format: the
+/// python format (20-digit numbers wrapped across windows) and npy (its header's count).
 #[test]
 fn listing_files_are_identical_in_every_format() {
-    for (lo, hi, memory, threads) in [
-        ("999", "1e7", "1M", "2"),          // two shared windows
-        ("999", "1e6", "2K", "1"),          // streamed, one thread per rank
-        ("2^64-3e6", "2^64-1", "10K", "2"), // streamed near 2^64: 57 windows
-        ("0", "1e6", "256M", "2"),          // one window
+    const ALL: &[&str] = &["lines", "python", "npy", "binary"];
+    for (lo, hi, memory, threads, formats) in [
+        ("999", "1e7", "1M", "2", ALL), // two shared windows
+        ("999", "1e6", "2K", "1", ALL), // streamed, one thread per rank
+        ("2^64-3e6", "2^64-1", "10K", "2", &["python", "npy"]), // streamed near 2^64: 57 windows
+        ("0", "1e6", "256M", "2", ALL), // one window
     ] {
-        for format in ["lines", "python", "npy", "binary"] {
+        for &format in formats {
             let run = |ranks: Option<usize>| {
                 let (_scratch, path) = scratch(&format!("{lo}-{memory}-{format}-{ranks:?}.out"));
                 let args = [
@@ -515,7 +523,7 @@ fn pid_of_rank(ranks: &[u32], rank: usize) -> u32 {
 
 /// `LAUNCHER -n ranks erato args` started in the background, its output piped.
 fn mpirun_child(ranks: usize, args: &[&str]) -> std::process::Child {
-    let mut command = launcher().command(&["env"], ranks, Path::new(ERATO), args);
+    let mut command = launcher().command(&["env"], ranks, Path::new(erato_binary()), args);
     command
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
@@ -741,7 +749,7 @@ fn checkpoint_resumes_with_other_ranks() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("count.checkpoint");
     // Begin alone, stop after a few units, finish with three ranks.
-    let mut start = Command::new(ERATO);
+    let mut start = Command::new(erato_binary());
     start.args(checkpointed(&file));
     interrupted_count(&file, start);
     let resumed = mpirun_ok(3, &checkpointed(&file));
@@ -759,7 +767,7 @@ fn checkpointed_tuplets_and_gaps_resume_with_other_ranks() {
         all.extend(["--checkpoint", file.to_str().unwrap(), "-t", threads]);
         all
     };
-    let mut start = Command::new(ERATO);
+    let mut start = Command::new(erato_binary());
     start.args(with_file("1"));
     interrupted_count(&file, start);
     let resumed = mpirun_ok(3, &with_file("1"));
@@ -822,7 +830,7 @@ fn a_launcher_of_another_library_is_refused() {
     };
     for (launcher, erato) in [
         (launcher(), other.as_path()),
-        (other_launcher, Path::new(ERATO)),
+        (other_launcher, Path::new(erato_binary())),
     ] {
         let out = launcher
             .command(&["timeout", "120"], 3, erato, &["1e6", "-q"])

@@ -7,6 +7,8 @@
 //! Needs `primesieve` on PATH (`scripts/test` installs it). Without it the tests are skipped with
 //! a note, except under `CI=true`, where they fail.
 
+mod common;
+use common::erato_binary;
 use std::process::Command;
 
 fn primesieve() -> Option<&'static str> {
@@ -34,7 +36,7 @@ fn run(program: &str, args: &[String]) -> String {
 
 /// Both programs' stdout for `args`.
 fn both(ps: &str, args: &[String]) -> (String, String) {
-    (run(env!("CARGO_BIN_EXE_erato"), args), run(ps, args))
+    (run(erato_binary(), args), run(ps, args))
 }
 
 fn args(list: &[&str]) -> Vec<String> {
@@ -189,7 +191,7 @@ fn headers_match_without_quiet() {
         }
     }
     // erato's own segment size and threads when not given, and nothing of them with -q.
-    let mine = run(env!("CARGO_BIN_EXE_erato"), &args(&["1000000", "-c2"]));
+    let mine = run(erato_binary(), &args(&["1000000", "-c2"]));
     let lines: Vec<&str> = mine.lines().collect();
     let kib: usize = lines[0]
         .strip_prefix("Sieve size = ")
