@@ -353,22 +353,33 @@ fn div_ceil_by_f64_bits(from: u64, divisors: &[u64], quotients: &mut [u64]) {
         let d_f = f64::from_bits(TWO_52 | d) - two_52;
         let x = (from_f / d_f).trunc();
         let est = (x + two_52).to_bits().wrapping_sub(TWO_52);
-        let r = from.wrapping_sub(est.wrapping_mul(d)) as i64;
-        let d = d as i64;
-        // Wrapping arithmetic (none of it wraps for divisors in range), so that builds with
-        // overflow checks vectorise it too.
-        let (est, r) = if r < 0 {
-            (est.wrapping_sub(1), r.wrapping_add(d))
-        } else {
-            (est, r)
-        };
-        let (est, r) = if r >= d {
-            (est.wrapping_add(1), r.wrapping_sub(d))
-        } else {
-            (est, r)
-        };
-        *q = est.wrapping_add(u64::from(r != 0));
+        *q = ceil_from_estimate(from, d, est);
     }
+}
+
+/// `ceil(from / d)` from an estimate `est` within 1 of `floor(from / d)`: the remainder
+/// `from - est d` (exact in wrapping `u64` arithmetic, in `[-d, 2d)`) corrects it by one step
+/// either way. Wrapping arithmetic (none of it wraps for divisors in [`F64_DIVISORS`]), so that
+/// builds with overflow checks vectorise it too.
+#[cfg_attr(
+    not(target_arch = "x86_64"),
+    allow(dead_code, reason = "x86-64 only; tested everywhere")
+)]
+#[inline(always)]
+fn ceil_from_estimate(from: u64, d: u64, est: u64) -> u64 {
+    let r = from.wrapping_sub(est.wrapping_mul(d)) as i64;
+    let d = d as i64;
+    let (est, r) = if r < 0 {
+        (est.wrapping_sub(1), r.wrapping_add(d))
+    } else {
+        (est, r)
+    };
+    let (est, r) = if r >= d {
+        (est.wrapping_add(1), r.wrapping_sub(d))
+    } else {
+        (est, r)
+    };
+    est.wrapping_add(u64::from(r != 0))
 }
 
 /// `quotients[i] = ceil(from / divisors[i])` for divisors in [`F64_DIVISORS`], without an
@@ -382,35 +393,22 @@ fn div_ceil_by_f64_bits(from: u64, divisors: &[u64], quotients: &mut [u64]) {
 ///
 /// # Safety
 /// Every divisor must be in [`F64_DIVISORS`]: outside it the estimate may be infinite, NaN or
-/// beyond `i64` (the callers check with [`all_f64_divisors`]; not here, where a check in debug
-/// builds would keep the loop from vectorising in the tests).
+/// beyond `i64` (the callers check with [`all_f64_divisors`]; checked again in debug builds, once
+/// before the loop, where a check of each divisor would keep it from vectorising).
 #[cfg_attr(
     not(target_arch = "x86_64"),
     allow(dead_code, reason = "x86-64 only; tested everywhere")
 )]
 #[inline(always)]
 unsafe fn div_ceil_by_f64(from: u64, divisors: &[u64], quotients: &mut [u64]) {
+    debug_assert!(all_f64_divisors(divisors));
     let from_f = from as f64;
     for (q, &d) in quotients.iter_mut().zip(divisors) {
         let x = from_f / (d as u32 as f64);
         // SAFETY: `0 <= x <= 2^64 / 2^12 = 2^52`: finite and within i64, as `d` is in
         // `F64_DIVISORS` (the contract; so the cast above kept it whole).
         let est = unsafe { x.to_int_unchecked::<i64>() } as u64;
-        let r = from.wrapping_sub(est.wrapping_mul(d)) as i64;
-        let d = d as i64;
-        // Wrapping arithmetic (none of it wraps for divisors in range), so that builds with
-        // overflow checks vectorise it too.
-        let (est, r) = if r < 0 {
-            (est.wrapping_sub(1), r.wrapping_add(d))
-        } else {
-            (est, r)
-        };
-        let (est, r) = if r >= d {
-            (est.wrapping_add(1), r.wrapping_sub(d))
-        } else {
-            (est, r)
-        };
-        *q = est.wrapping_add(u64::from(r != 0));
+        *q = ceil_from_estimate(from, d, est);
     }
 }
 
