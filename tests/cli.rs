@@ -288,7 +288,7 @@ fn thread_counts_are_capped() {
 }
 
 #[test]
-#[ignore = "slow in the test profile; scripts/test runs it in release with --ignored"]
+#[ignore = "slow in the test profile; scripts/test runs it with --ignored against the release build (ERATO_TEST_BINARY)"]
 fn counts_1e11_and_1e12() {
     let out = erato(&["1e11", "--twins", "-q"]);
     assert_eq!(stdout(&out), "4118054813\n224376048\n");
