@@ -242,8 +242,11 @@ def test_tuplets_published_values():
     assert erato.count_triplets(10**6) == 2_837 and erato.count_sextuplets(10**6) == 5
 
 
+# Near 2^64 each call first sieves the primes up to 2^32 (about 1.2 s here): few calls, in three
+# tests, so that pytest's workers share them.
+
+
 def test_tuplets_near_the_top_of_u64():
-    # Each call there first sieves the primes up to 2^32 (about 1.2 s here): few calls.
     # primesieve 18446744073609551616 18446744073709551615 -c3456 (primesieve 12.15), and -p6:
     # the sextuplet of [2^64 - 10^8, 2^64 - 1] starts at 2^64 - 76076619.
     lo = TOP + 1 - 10**8
@@ -252,6 +255,9 @@ def test_tuplets_near_the_top_of_u64():
     assert erato.count_sextuplets(six, six + 16) == 1
     assert erato.count_sextuplets(six + 1, six + 16, threads=2) == 0
     assert erato.count_sextuplets(six, six + 15) == 0
+
+
+def test_the_last_quadruplet_below_2_64():
     # The last quadruplet and quintuplet below 2^64 (primesieve -p4, -p5): p, ..., p + 12, cut
     # at either edge, against Miller-Rabin.
     q = 2**64 - 1_799_615
@@ -261,6 +267,9 @@ def test_tuplets_near_the_top_of_u64():
         for k in (4, 5):
             assert TUPLETS[k](a, b) == want[k], (k, a - TOP, b - TOP)
     assert want[4] == 1 and want[5] == 0
+
+
+def test_the_triplets_of_the_top_50000_numbers():
     # The top 50000 numbers hold three triplets (primesieve -p3), against Miller-Rabin.
     lo = TOP - 50_000
     want = tuplet_counts(mr_primes(lo, TOP), lo, TOP)
