@@ -133,7 +133,7 @@ fn known_counts_up_to_1e10() {
 }
 
 #[test]
-#[ignore = "slow: about a minute on one core; scripts/test runs it with --ignored"]
+#[ignore = "slow: minutes on one core; scripts/test checks these counts through the release binary (tests/cli.rs)"]
 fn known_counts_1e11_1e12() {
     for (x, pi, twins) in [
         (100_000_000_000u64, 4_118_054_813u64, 224_376_048u64),
@@ -198,32 +198,36 @@ fn bucket_ring_at_its_smallest() {
     check_interval(tiny(), &SievingPrimes::for_hi(hi), lo, hi);
 }
 
-/// Every output at the top of `u64` in `config`: a million numbers up to `2^64 - 1`, the last
-/// number alone, from the largest prime (`2^64 - 59`) up, and the even number below it alone. Each
-/// interval walks all 203 million sieving primes four times: one test per configuration, so that
-/// the test threads share them.
-fn check_top_of_u64(config: SieveConfig) {
-    let sieving = all_sieving_primes();
-    let top = u64::MAX;
-    check_interval(config, sieving, top - 1_000_000, top);
-    check_interval(config, sieving, top, top);
-    check_interval(config, sieving, top - 58, top);
-    check_interval(config, sieving, top - 59, top - 59);
+/// Every output at the top of `u64`: a million numbers up to `2^64 - 1`, the last number alone,
+/// from the largest prime (`2^64 - 59`) up, and the even number below it alone, `[2^64 - 1 - a,
+/// 2^64 - 1 - b]` for each `(a, b)`, in each configuration. Each interval walks all 203 million
+/// sieving primes four times: one test per interval and configuration, so that the test threads
+/// share them evenly.
+macro_rules! top_of_u64 {
+    ($($name:ident: $config:expr, $a:expr, $b:expr;)*) => {
+        $(
+            #[test]
+            fn $name() {
+                let top = u64::MAX;
+                check_interval($config, all_sieving_primes(), top - $a, top - $b);
+            }
+        )*
+    };
 }
 
-#[test]
-fn top_of_u64_tiny_config() {
-    check_top_of_u64(tiny());
-}
-
-#[test]
-fn top_of_u64_mid_config() {
-    check_top_of_u64(mid());
-}
-
-#[test]
-fn top_of_u64_default_config() {
-    check_top_of_u64(SieveConfig::default());
+top_of_u64! {
+    top_of_u64_tiny_last_million: tiny(), 1_000_000, 0;
+    top_of_u64_tiny_last_number: tiny(), 0, 0;
+    top_of_u64_tiny_from_the_largest_prime: tiny(), 58, 0;
+    top_of_u64_tiny_even_below_it: tiny(), 59, 59;
+    top_of_u64_mid_last_million: mid(), 1_000_000, 0;
+    top_of_u64_mid_last_number: mid(), 0, 0;
+    top_of_u64_mid_from_the_largest_prime: mid(), 58, 0;
+    top_of_u64_mid_even_below_it: mid(), 59, 59;
+    top_of_u64_default_last_million: SieveConfig::default(), 1_000_000, 0;
+    top_of_u64_default_last_number: SieveConfig::default(), 0, 0;
+    top_of_u64_default_from_the_largest_prime: SieveConfig::default(), 58, 0;
+    top_of_u64_default_even_below_it: SieveConfig::default(), 59, 59;
 }
 
 #[test]
